@@ -136,10 +136,15 @@ def fit_em(
     fits = fits._replace(params=jax.tree.map(lambda a: a[:, :n_components], fits.params))
     fits = fits._replace(params=fits.params._replace(
         weights=fits.params.weights / fits.params.weights.sum(-1, keepdims=True)))
-    log_post = fits.log_likelihood + jax.vmap(prior.log_prob)(fits.params)
+    log_post = fits.log_likelihood + _batched_log_prior(prior, fits.params)
     fits = fits._replace(log_posterior=log_post)
     best = int(jnp.argmax(jnp.nan_to_num(log_post, nan=-jnp.inf)))
     return jax.tree.map(lambda a: a[best], fits), fits
+
+
+@partial(jax.jit, static_argnums=(0,))
+def _batched_log_prior(prior: GMMPrior, params: GMMParams) -> jax.Array:
+    return jax.vmap(prior.log_prob)(params)
 
 
 @partial(jax.jit, static_argnums=(2, 4, 5, 6))

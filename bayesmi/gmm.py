@@ -81,10 +81,10 @@ def log_prob(params: GMMParams, z: jax.Array) -> jax.Array:
 
 
 def covariances(params: GMMParams) -> jax.Array:
-    """Component covariance matrices ``(L Lᵀ)⁻¹``: (K, D, D)."""
+    """Component covariance matrices ``(L Lᵀ)⁻¹``: (..., K, D, D)."""
     eye = jnp.broadcast_to(jnp.eye(params.means.shape[-1], dtype=params.prec_chol.dtype), params.prec_chol.shape)
     inv_chol = solve_triangular(params.prec_chol, eye, lower=True)  # L⁻¹
-    return jnp.einsum("kji,kjl->kil", inv_chol, inv_chol)  # L⁻ᵀ L⁻¹
+    return jnp.einsum("...ji,...jl->...il", inv_chol, inv_chol)  # L⁻ᵀ L⁻¹
 
 
 def from_covariances(weights: jax.Array, means: jax.Array, covs: jax.Array) -> GMMParams:

@@ -1,0 +1,387 @@
+"""Command-line interface: ``bayesmi demo`` and ``bayesmi estimate``.
+
+``bayesmi demo`` samples a built-in toy with known mutual information and
+reports the posterior of I(X;Y) next to the truth; ``bayesmi estimate FILE``
+does the same for data read from a ``.csv`` or ``.npy`` file. Both print the
+report built by :func:`format_report` (``estimate --json`` prints a JSON object
+instead). Errors in the input print one ``bayesmi: error: ...`` line to stderr
+and give exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import math
+import re
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bayesmi import toys
+from bayesmi.estimate import METHODS, estimate_mi
+from bayesmi.result import UNITS, ConvergenceWarning, MIResult
+
+__all__ = ["main", "build_parser", "format_report", "result_to_dict", "load_table", "column_indices",
+           "select_columns"]
+
+PROG = "bayesmi"
+EXIT_USAGE = 2
+
+
+class CLIError(Exception):
+    """A user error: reported as one ``bayesmi: error: ...`` line, exit status 2."""
+
+
+# --------------------------------------------------------------------------- reporting
+
+
+def _num(value: float, fmt: str = ".4f") -> str:
+    return "nan" if value is None or not math.isfinite(value) else format(value, fmt)
+
+
+def format_report(
+    result: MIResult,
+    *,
+    n: int,
+    source: str,
+    wall_seconds: float | None = None,
+    prob: float = 0.95,
+) -> str:
+    """Human-readable report of an MI posterior (shared by ``demo`` and ``estimate``).
+
+    ``source`` describes the data (a toy or a file); when ``result.truth`` is set
+    the true MI and whether the ``prob`` interval covers it are shown as well.
+    """
+    d = result.diagnostics
+    u = result.units
+    lo, hi = result.interval(prob)
+    lines = [f"Data:          {source}"]
+    if result.truth is not None:
+        lines.append(f"True MI:       {result.truth:.4f} {u}")
+    lines += [
+        f"Method:        {result.method}",
+        f"N:             {n}",
+        f"MI:            {_num(result.mean)} ± {_num(result.sd)} {u} (posterior mean ± sd)",
+        f"{prob:.0%} interval:  [{_num(lo)}, {_num(hi)}] {u}",
+    ]
+    if result.truth is not None:
+        covered = lo <= result.truth <= hi
+        lines.append(f"Covers truth:  {'yes' if covered else 'no'}")
+    lines += [
+        f"Units:         {u}",
+        f"R-hat:         {_num(result.rhat, '.3f')}",
+        f"ESS (bulk):    {_num(result.ess, '.0f')}",
+        f"Components:    {d.get('n_components', '?')}",
+        f"MC error:      {_num(result.mc_se, '.2g')} {u} (of the MI integral)",
+    ]
+    if result.converged:
+        lines.append("Converged:     yes")
+    else:
+        lines.append("Converged:     no")
+        lines += [f"  - {p}" for p in d.get("problems", [])]
+    if wall_seconds is not None:
+        timings = d.get("timings", {})
+        parts = ", ".join(f"{k} {v:.1f}" for k, v in timings.items())
+        lines.append(f"Wall time:     {wall_seconds:.1f} s" + (f" ({parts})" if parts else ""))
+    table = result.summary(prob).T
+    table.columns = [f"mi [{u}]"]
+    lines += ["", "Summary:", table.to_string(float_format=lambda v: f"{v:.4g}")]
+    return "\n".join(lines)
+
+
+def _json_number(value: Any) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None  # JSON has no NaN
+
+
+def result_to_dict(result: MIResult, *, n: int) -> dict[str, Any]:
+    """The JSON fields of ``estimate --json`` (non-finite numbers become null)."""
+    lo, hi = result.interval(0.95)
+    return {
+        "mean": _json_number(result.mean),
+        "sd": _json_number(result.sd),
+        "interval_95": [_json_number(lo), _json_number(hi)],
+        "units": result.units,
+        "method": result.method,
+        "rhat": _json_number(result.rhat),
+        "ess": _json_number(result.ess),
+        "converged": bool(result.converged),
+        "problems": list(result.diagnostics.get("problems", [])),
+        "n_components": int(result.diagnostics["n_components"]),
+        "mc_se": _json_number(result.mc_se),
+        "n": int(n),
+    }
+
+
+# --------------------------------------------------------------------------- data files
+
+
+def _looks_like_header(fields: list[str]) -> bool:
+    """True if some field of the first line is not a number (so the line is a header)."""
+    for f in fields:
+        f = f.strip().strip('"').strip("'")
+        if not f:
+            continue
+        try:
+            float(f)
+        except ValueError:
+            return True
+    return False
+
+
+def load_table(path: str | Path, delimiter: str = ",") -> pd.DataFrame:
+    """Read a ``.csv`` (header row optional) or 2-D ``.npy`` file as a DataFrame.
+
+    Without a header the columns are labelled 0, 1, ...; raises CLIError for a
+    missing file, an unsupported extension or a malformed file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CLIError(f"no such file: {str(path)!r}")
+    ext = path.suffix.lower()
+    if ext == ".npy":
+        try:
+            arr = np.load(path, allow_pickle=False)
+        except (ValueError, OSError) as exc:
+            raise CLIError(f"cannot read {str(path)!r} as .npy: {exc}") from None
+        if arr.ndim != 2:
+            raise CLIError(f"{str(path)!r} must hold a 2-D array (rows, columns), got shape {arr.shape}")
+        return pd.DataFrame(arr)
+    if ext == ".csv":
+        try:
+            with path.open(newline="") as fh:
+                first = fh.readline().rstrip("\r\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CLIError(f"cannot read {str(path)!r}: {exc}") from None
+        if not first.strip():
+            raise CLIError(f"{str(path)!r} is empty")
+        header = 0 if _looks_like_header(first.split(delimiter)) else None
+        try:
+            table = pd.read_csv(path, sep=delimiter, header=header, skipinitialspace=True)
+        except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+            raise CLIError(f"cannot parse {str(path)!r} as CSV: {exc}") from None
+        if header is not None:
+            table.columns = [str(c).strip() for c in table.columns]
+        return table
+    raise CLIError(f"unsupported file extension {path.suffix or '(none)'!r} for {str(path)!r}; use .csv or .npy")
+
+
+_INDEX = re.compile(r"^(\d+)$")
+_RANGE = re.compile(r"^(\d+)\s*-\s*(\d+)$")
+
+
+def column_indices(table: pd.DataFrame, spec: str, option: str) -> list[int]:
+    """0-based positions of the columns of ``table`` named by ``spec``.
+
+    ``spec`` is a comma-separated list of column names (when the file has a
+    header), 0-based indices, or inclusive index ranges like ``0-2``; a name
+    that is also a header entry wins over its reading as an index.
+    """
+    names = [str(c) for c in table.columns]
+    has_names = not all(isinstance(c, (int, np.integer)) for c in table.columns)
+    picked: list[int] = []
+    for token in (t.strip() for t in spec.split(",")):
+        if not token:
+            raise CLIError(f"{option}: empty column in {spec!r}")
+        if has_names and token in names:
+            if names.count(token) > 1:
+                raise CLIError(f"{option}: column name {token!r} is ambiguous (it appears {names.count(token)} times)")
+            picked.append(names.index(token))
+            continue
+        if m := _INDEX.match(token):
+            idx = [int(m.group(1))]
+        elif m := _RANGE.match(token):
+            a, b = int(m.group(1)), int(m.group(2))
+            if b < a:
+                raise CLIError(f"{option}: empty range {token!r}")
+            idx = list(range(a, b + 1))
+        else:
+            known = f"; columns are {names}" if has_names else " (the file has no header: use 0-based indices)"
+            raise CLIError(f"{option}: unknown column {token!r}{known}")
+        for i in idx:
+            if i >= table.shape[1]:
+                raise CLIError(f"{option}: column index {i} out of range (the file has {table.shape[1]} columns)")
+        picked += idx
+    if len(set(picked)) != len(picked):
+        raise CLIError(f"{option}: a column is listed twice in {spec!r}")
+    return picked
+
+
+def select_columns(table: pd.DataFrame, picked: list[int], option: str) -> np.ndarray:
+    """Columns ``picked`` (positions) of ``table`` as a float64 (n, d) array; empty cells become NaN."""
+    try:
+        return table.iloc[:, picked].to_numpy(dtype=np.float64)
+    except (TypeError, ValueError):
+        for i in picked:
+            col = table.iloc[:, i]
+            if pd.to_numeric(col, errors="coerce").isna().sum() > col.isna().sum():
+                raise CLIError(f"{option}: column {str(table.columns[i])!r} holds non-numeric values") from None
+        raise CLIError(f"{option}: columns hold non-numeric values") from None
+
+
+# --------------------------------------------------------------------------- argument parsing
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return v
+
+
+def _components(text: str) -> int | str:
+    return "auto" if text == "auto" else _positive_int(text)
+
+
+def _param(text: str) -> tuple[str, Any]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected key=value, got {text!r}")
+    try:
+        parsed = ast.literal_eval(value.strip())
+    except (ValueError, SyntaxError):
+        parsed = value.strip()  # a bare string, e.g. fx=log
+    return key.strip(), parsed
+
+
+def _add_estimation_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--method", choices=METHODS, default="gibbs", help="inference method (default: gibbs)")
+    p.add_argument("--units", choices=sorted(UNITS), default="nats", help="units of MI (default: nats)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--components", type=_components, default="auto", metavar="K",
+                   help="number of mixture components, or 'auto' to choose by BIC (default: auto)")
+    p.add_argument("--chains", type=_positive_int, default=4, help="number of chains (default: 4)")
+    p.add_argument("--warmup", type=_positive_int, default=500, help="warmup iterations per chain (default: 500)")
+    p.add_argument("--samples", type=_positive_int, default=1000, help="posterior draws per chain (default: 1000)")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Bayesian mutual-information estimation with Gaussian mixtures."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="estimate MI on a built-in toy with known MI",
+                          description="Sample a built-in toy distribution, estimate its MI and compare with the truth.")
+    demo.add_argument("--toy", choices=sorted(toys.TOYS), default="gaussian", help="toy name (default: gaussian)")
+    demo.add_argument("--n", type=_positive_int, default=2000, help="number of samples (default: 2000)")
+    demo.add_argument("--param", type=_param, action="append", default=[], metavar="KEY=VALUE",
+                      help="toy constructor argument, e.g. rho=0.5 (repeatable; default toy: gaussian rho=0.75)")
+    _add_estimation_options(demo)
+    demo.set_defaults(run=_run_demo)
+
+    est = sub.add_parser("estimate", help="estimate MI between columns of a .csv or .npy file",
+                         description="Estimate I(X;Y) between column groups of a .csv (header optional) or 2-D .npy file.")
+    est.add_argument("file", metavar="FILE", help=".csv or .npy file")
+    est.add_argument("--x", required=True, metavar="COLS",
+                     help="columns of X: names (CSV with header) or 0-based indices; lists and ranges like 0-2")
+    est.add_argument("--y", required=True, metavar="COLS", help="columns of Y, as for --x")
+    est.add_argument("--delimiter", default=",", help="CSV field delimiter (default: ',')")
+    est.add_argument("--json", action="store_true", help="print a JSON object instead of the report")
+    _add_estimation_options(est)
+    est.set_defaults(run=_run_estimate)
+    return parser
+
+
+def _version() -> str:
+    from bayesmi import __version__
+
+    return __version__
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def _estimate(x: np.ndarray, y: np.ndarray, args: argparse.Namespace, truth: float | None = None
+              ) -> tuple[MIResult, float]:
+    """Run estimate_mi with the common options; returns the result and wall seconds.
+
+    Warnings other than ConvergenceWarning (whose problems the report lists) go
+    to stderr as one line each; ValueError / TypeError become CLIError.
+    """
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = estimate_mi(
+                x, y, method=args.method, n_components=args.components, num_chains=args.chains,
+                num_warmup=args.warmup, num_samples=args.samples, units=args.units, truth=truth,
+                seed=args.seed, progress=args.progress,
+            )
+        except (ValueError, TypeError) as exc:
+            raise CLIError(str(exc)) from None
+    wall = time.perf_counter() - start
+    for w in caught:
+        if not issubclass(w.category, (ConvergenceWarning, DeprecationWarning)):
+            print(f"{PROG}: warning: {_one_line(str(w.message))}", file=sys.stderr)
+    return result, wall
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    kwargs = dict(args.param)
+    try:
+        toy = toys.get(args.toy, **kwargs)
+    except (ValueError, TypeError) as exc:
+        raise CLIError(f"cannot build toy {args.toy!r}: {exc}") from None
+    x, y = toy.sample(args.n, seed=args.seed)
+    result, wall = _estimate(x, y, args, truth=toy.mi)
+    settings = ", ".join(f"{k}={v!r}" for k, v in toy.params().items())
+    print(format_report(result, n=args.n, source=f"toy {toy.name}({settings})", wall_seconds=wall))
+    return 0
+
+
+def _run_estimate(args: argparse.Namespace) -> int:
+    table = load_table(args.file, args.delimiter)
+    ix = column_indices(table, args.x, "--x")
+    iy = column_indices(table, args.y, "--y")
+    if shared := sorted(set(ix) & set(iy)):
+        labels = [str(table.columns[i]) for i in shared]
+        raise CLIError(f"--x and --y share column(s) {labels}; they must be disjoint")
+    x = select_columns(table, ix, "--x")
+    y = select_columns(table, iy, "--y")
+    result, wall = _estimate(x, y, args)
+    n = x.shape[0]
+    if args.json:
+        print(json.dumps(result_to_dict(result, n=n), indent=2))
+    else:
+        source = f"{args.file} (x: {args.x}; y: {args.y})"
+        print(format_report(result, n=n, source=source, wall_seconds=wall))
+    return 0
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``bayesmi`` command line with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, usage errors (argparse already printed)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    try:
+        return args.run(args)
+    except CLIError as exc:
+        print(f"{PROG}: error: {_one_line(str(exc))}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

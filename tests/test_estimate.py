@@ -1,0 +1,181 @@
+"""End-to-end statistical tests of estimate_mi against ground truth (fixed seeds).
+
+Tolerances come from the reported posterior: a 95% interval must contain the
+truth, and comparisons between two estimates allow 4 combined Monte Carlo
+standard errors (posterior sd / sqrt(ESS)).
+"""
+
+import math
+import warnings
+
+import arviz as az
+import numpy as np
+import pytest
+
+import bayesmi
+from bayesmi import toys
+
+N = 2000
+_CACHE: dict = {}
+
+
+def estimate(toy_name: str, method: str, seed: int = 0, **kwargs) -> bayesmi.MIResult:
+    """Fit once per (toy, method, seed); tests share the results."""
+    key = (toy_name, method, seed, tuple(sorted(kwargs.items())))
+    if key not in _CACHE:
+        toy = TOYS[toy_name]
+        x, y = toy.sample(N, seed=seed)
+        _CACHE[key] = bayesmi.estimate_mi(x, y, method=method, seed=seed, progress=False,
+                                          truth=toy.mi, **kwargs)
+    return _CACHE[key]
+
+
+TOYS = {
+    "gaussian": toys.gaussian(rho=0.75),
+    "student": toys.student_t(dof=5, rho=0.6),
+    "gaussian_exp_x": toys.transformed(toys.gaussian(rho=0.75), fx="exp"),
+    "independent": toys.independent(),
+}
+
+
+def combined_mc_se(a: bayesmi.MIResult, b: bayesmi.MIResult) -> float:
+    return math.hypot(a.sd / math.sqrt(a.ess), b.sd / math.sqrt(b.ess))
+
+
+@pytest.mark.parametrize("method", ["gibbs", "nuts", "svi"])
+def test_interval_covers_gaussian_truth(method):
+    res = estimate("gaussian", method)
+    lo, hi = res.interval(0.95)
+    assert lo < TOYS["gaussian"].mi < hi, res
+    assert res.draws.shape == (4, 1000) if method != "svi" else res.draws.shape == (1, 4000)
+
+
+@pytest.mark.parametrize("method", ["gibbs", "nuts", "svi"])
+def test_interval_covers_student_t_truth(method):
+    res = estimate("student", method)
+    lo, hi = res.interval(0.95)
+    assert lo < TOYS["student"].mi < hi, res
+    assert res.diagnostics["n_components"] >= 2  # heavy tails need more than one Gaussian
+
+
+def test_nuts_and_gibbs_sample_the_same_posterior():
+    """Same model, two exact samplers: MI posteriors agree within Monte Carlo error."""
+    a, b = estimate("gaussian", "nuts"), estimate("gaussian", "gibbs")
+    assert abs(a.mean - b.mean) < 4 * combined_mc_se(a, b)
+    assert abs(a.sd / b.sd - 1) < 0.15
+
+
+def test_svi_spread_close_to_exact_posterior():
+    """The full-rank guide's MI spread is within 25% of the exact sampler's (measured ≈ 1.0)."""
+    svi, gibbs = estimate("gaussian", "svi"), estimate("gaussian", "gibbs")
+    assert 0.75 < svi.sd / gibbs.sd < 1.25
+
+
+def test_independent_data_give_mi_near_zero():
+    res = estimate("independent", "gibbs")
+    assert res.interval(0.95)[0] <= 0.0 or res.mean < 0.02
+    assert np.all(res.draws > -1e-3)  # a mixture's MI is never negative
+
+
+def test_monotone_transform_of_x_leaves_estimate_within_interval():
+    plain, mapped = estimate("gaussian", "gibbs"), estimate("gaussian_exp_x", "gibbs")
+    lo, hi = plain.interval(0.95)
+    assert lo < mapped.mean < hi
+    assert mapped.interval(0.95)[0] < TOYS["gaussian"].mi < mapped.interval(0.95)[1]
+
+
+def test_same_seed_same_answer_and_other_seed_differs():
+    x, y = TOYS["gaussian"].sample(300, seed=5)
+    kw = dict(method="gibbs", num_samples=200, num_warmup=100, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bayesmi.ConvergenceWarning)
+        a = bayesmi.estimate_mi(x, y, seed=3, **kw)
+        b = bayesmi.estimate_mi(x, y, seed=3, **kw)
+        c = bayesmi.estimate_mi(x, y, seed=4, **kw)
+    np.testing.assert_array_equal(a.draws, b.draws)
+    assert not np.array_equal(a.draws, c.draws)
+
+
+def test_units_bits_are_nats_over_log_two():
+    res = estimate("gaussian", "gibbs")
+    bits = res.to("bits")
+    np.testing.assert_allclose(bits.draws, res.draws / math.log(2), rtol=1e-12)
+    np.testing.assert_allclose(bits.interval(0.9), np.array(res.interval(0.9)) / math.log(2), rtol=1e-12)
+    assert bits.units == "bits" and bits.idata.posterior["mi"].attrs["units"] == "bits"
+    assert bits.truth == pytest.approx(res.truth / math.log(2))
+    x, y = TOYS["gaussian"].sample(N, seed=0)
+    direct = bayesmi.estimate_mi(x, y, method="gibbs", units="bits", seed=0, progress=False)
+    np.testing.assert_allclose(direct.draws, bits.draws, rtol=1e-6)
+    assert "[bits]" in direct.summary().index[0]
+
+
+def test_inference_data_has_the_documented_groups():
+    res = estimate("gaussian", "nuts")
+    idata = res.idata
+    for group in ("posterior", "sample_stats", "observed_data", "log_likelihood"):
+        assert group in idata.groups()
+    assert idata.posterior["mi"].dims == ("chain", "draw")
+    assert {"weights", "means", "prec_chol"} <= set(idata.posterior.data_vars)
+    assert "diverging" in idata.sample_stats
+    loo = az.loo(idata)
+    assert np.isfinite(loo.elpd_loo)
+    summary = res.summary()
+    assert {"mean", "sd", "r_hat", "ess_bulk", "mc_se_integral", "truth"} <= set(summary.columns)
+    assert summary["r_hat"].iloc[0] == pytest.approx(res.rhat)
+
+
+@pytest.mark.parametrize("method", ["gibbs", "nuts", "svi"])
+def test_mc_error_small_against_posterior_sd(method):
+    res = estimate("gaussian", method)
+    assert res.diagnostics["mc_se_over_sd"] <= 0.1
+    assert res.mc_se <= 0.1 * res.sd
+
+
+def test_converged_on_easy_problem_and_flagged_when_too_short():
+    assert estimate("gaussian", "gibbs").converged
+    x, y = TOYS["gaussian"].sample(300, seed=1)
+    with pytest.warns(bayesmi.ConvergenceWarning, match="ESS"):
+        res = bayesmi.estimate_mi(x, y, method="gibbs", num_warmup=5, num_samples=20, progress=False)
+    assert not res.converged
+    assert res.diagnostics["problems"]
+
+
+def test_plot_returns_figure_with_truth_line():
+    import matplotlib.pyplot as plt
+
+    res = estimate("gaussian", "gibbs")
+    fig = res.plot()
+    assert len(fig.axes) == 2
+    plt.close(fig)
+
+
+def test_heavily_tied_data_warn_and_still_estimate():
+    x, y = TOYS["gaussian"].sample(1000, seed=2)
+    with pytest.warns(bayesmi.TiesWarning):
+        res = bayesmi.estimate_mi(np.round(x, 1), np.round(y, 1), num_samples=300, progress=False)
+    assert np.isfinite(res.mean)
+    assert res.interval(0.99)[0] < TOYS["gaussian"].mi + 0.05
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"method": "bootstrapp"}, "method"),
+    ({"units": "hartleys"}, "units"),
+    ({"n_components": 0}, "n_components"),
+])
+def test_bad_settings_raise(kwargs, match):
+    x, y = TOYS["gaussian"].sample(100, seed=0)
+    with pytest.raises(ValueError, match=match):
+        bayesmi.estimate_mi(x, y, progress=False, **kwargs)
+
+
+@pytest.mark.parametrize("x,y,exc,match", [
+    (np.full(100, np.nan), np.zeros(100), ValueError, "NaN"),
+    (np.arange(100.0), np.arange(99.0), ValueError, "length"),
+    (np.arange(10.0), np.arange(10.0) ** 2, ValueError, "20"),
+    (np.ones(100), np.arange(100.0), ValueError, "constant"),
+    (np.array(["a"] * 100), np.arange(100.0), TypeError, "numeric"),
+    (np.zeros((100, 2, 2)), np.arange(100.0), ValueError, "1-D"),
+])
+def test_bad_input_raises_clear_error(x, y, exc, match):
+    with pytest.raises(exc, match=match):
+        bayesmi.estimate_mi(x, y, progress=False)

@@ -1,0 +1,84 @@
+"""Execute every notebook in ``notebooks/`` and fail on the first cell that raises.
+
+Notebooks are committed without outputs; this test runs them top to bottom with
+nbclient (cwd = ``notebooks/``, 600 s per cell, matplotlib backend Agg).
+
+The kernel is always the Python running pytest: a ``python3`` kernelspec whose
+argv starts with ``sys.executable`` is written to a temporary directory and
+handed to the kernel manager, so an installed user/system ``python3`` kernelspec
+(which may point at another interpreter without bayesmi) is never used. A
+prepended cell checks that the kernel's ``sys.prefix`` is ours, then is dropped
+from the error messages' numbering.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+pytest.importorskip("ipykernel")
+
+from ipykernel.kernelspec import write_kernel_spec  # noqa: E402
+from jupyter_client.kernelspec import KernelSpecManager  # noqa: E402
+from jupyter_client.manager import KernelManager  # noqa: E402
+from nbclient.exceptions import CellExecutionError  # noqa: E402
+
+NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+KERNEL_NAME = "python3"
+CELL_TIMEOUT = 600
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+
+CHECK_KERNEL = f"""\
+import sys
+assert sys.prefix == {sys.prefix!r}, (
+    f"notebook kernel runs {{sys.executable}} (prefix {{sys.prefix}}), expected prefix {sys.prefix!r}")
+"""
+
+
+@pytest.fixture(scope="module")
+def kernel_spec_manager(tmp_path_factory: pytest.TempPathFactory) -> KernelSpecManager:
+    """A KernelSpecManager that only knows a ``python3`` kernel running ``sys.executable``."""
+    kernels = tmp_path_factory.mktemp("jupyter") / "kernels"
+    write_kernel_spec(kernels / KERNEL_NAME)  # argv: [sys.executable, "-m", "ipykernel_launcher", ...]
+    ksm = KernelSpecManager(kernel_dirs=[str(kernels)], ensure_native_kernel=False)
+    argv = ksm.get_kernel_spec(KERNEL_NAME).argv
+    assert argv[0] == sys.executable, argv
+    return ksm
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_runs(path: Path, kernel_spec_manager: KernelSpecManager,
+                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MPLBACKEND", "Agg")  # inherited by the kernel process
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.insert(0, nbformat.v4.new_code_cell(CHECK_KERNEL))
+    km = KernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=kernel_spec_manager)
+    client = nbclient.NotebookClient(
+        nb, km=km, kernel_name=KERNEL_NAME, timeout=CELL_TIMEOUT,
+        resources={"metadata": {"path": str(NOTEBOOK_DIR)}},
+    )
+    try:
+        client.execute()
+    except CellExecutionError as err:
+        error = ANSI_ESCAPE.sub("", str(err))
+    else:
+        return
+    failed = [i for i, cell in enumerate(nb.cells)
+              if any(out.get("output_type") == "error" for out in cell.get("outputs", []))]
+    if failed == [0]:
+        where = "the kernel check"
+    elif failed:
+        where = f"cell {failed[0] - 1} (0-based, markdown cells included)"
+    else:
+        where = "a cell"
+    pytest.fail(f"{path.name}: {where} raised:\n{error}", pytrace=False)
+
+
+def test_notebooks_exist() -> None:
+    assert NOTEBOOKS, f"no notebooks found in {NOTEBOOK_DIR}"
