@@ -93,7 +93,8 @@ def _inference_data(
 
 def _diagnose(method: str, mi_nats: np.ndarray, post: inference.Posterior, min_ess_per_chain: int) -> tuple[dict, list[str]]:
     chains = mi_nats.shape[0]
-    rhat = float(az.rhat(mi_nats)) if mi_nats.shape[1] >= 4 else float("nan")
+    # R-hat compares chains; SVI's independent draws form one "chain", so it has none.
+    rhat = float(az.rhat(mi_nats)) if chains > 1 and mi_nats.shape[1] >= 4 else float("nan")
     ess_bulk = float(az.ess(mi_nats, method="bulk"))
     ess_tail = float(az.ess(mi_nats, method="tail"))
     diag: dict[str, Any] = {"rhat": rhat, "ess_bulk": ess_bulk, "ess_tail": ess_tail}
