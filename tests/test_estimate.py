@@ -99,8 +99,8 @@ def test_same_seed_same_answer_and_other_seed_differs():
 def test_units_bits_are_nats_over_log_two():
     res = estimate("gaussian", "gibbs")
     bits = res.to("bits")
-    np.testing.assert_allclose(bits.draws, res.draws / math.log(2), rtol=1e-12)
-    np.testing.assert_allclose(bits.interval(0.9), np.array(res.interval(0.9)) / math.log(2), rtol=1e-12)
+    np.testing.assert_allclose(bits.draws, res.draws / math.log(2), rtol=1e-6)  # float32 draws
+    np.testing.assert_allclose(bits.interval(0.9), np.array(res.interval(0.9)) / math.log(2), rtol=1e-6)
     assert bits.units == "bits" and bits.idata.posterior["mi"].attrs["units"] == "bits"
     assert bits.truth == pytest.approx(res.truth / math.log(2))
     x, y = TOYS["gaussian"].sample(N, seed=0)
