@@ -58,11 +58,15 @@ def posterior_mi(
     return np.asarray(mi).reshape(lead), np.asarray(se).reshape(lead)
 
 
+@jax.jit
+def _log_prob_per_draw(params: GMMParams, z: jax.Array) -> jax.Array:
+    return jax.lax.map(lambda p: gmm.log_prob(p, z), params, batch_size=64)
+
+
 def _pointwise_log_likelihood(params: GMMParams, z: jax.Array) -> np.ndarray:
     lead = params.weights.shape[:-1]
     flat = jax.tree.map(lambda a: a.reshape((-1,) + a.shape[len(lead):]), params)
-    ll = jax.jit(lambda p: jax.lax.map(lambda q: gmm.log_prob(q, z), p, batch_size=64))(flat)
-    return np.asarray(ll).reshape(lead + (z.shape[0],))
+    return np.asarray(_log_prob_per_draw(flat, z)).reshape(lead + (z.shape[0],))
 
 
 def _inference_data(
