@@ -7,8 +7,12 @@ collapse a component onto a few points. The same prior is used by the
 Bayesian models, so the EM fit is the posterior mode that NUTS and SVI start
 from.
 
-EM runs are batched with ``jax.vmap`` over random initialisations; the number
-of components is chosen by BIC evaluated at the MAP fit.
+EM runs are batched with ``jax.vmap`` over random initialisations, and over
+rows of per-sample weights: a cross-validation fold is a 0/1 weight mask and a
+bootstrap replicate a vector of resampling counts, so folds, starts and
+replicates all run as one compiled, vectorised program on the same data. With
+``prior=None`` the fit is maximum likelihood (the frequentist GMM-MI baseline).
+The number of components is chosen by BIC (default), AIC or cross-validation.
 """
 
 from __future__ import annotations
@@ -24,11 +28,12 @@ from bayesmi import gmm
 from bayesmi.gmm import GMMParams
 from bayesmi.models import GMMPrior
 
-__all__ = ["EMFit", "fit_em", "select_components", "n_parameters"]
+__all__ = ["EMFit", "fit_em", "refit_em", "cross_validated_log_likelihood", "select_components",
+           "n_parameters", "ML_COVARIANCE_FLOOR"]
 
 
 class EMFit(NamedTuple):
-    """Result of one MAP-EM fit. ``log_likelihood`` and ``log_posterior`` in nats (totals over data)."""
+    """Result of one EM fit. ``log_likelihood`` and ``log_posterior`` in nats (weighted totals over data)."""
 
     params: GMMParams
     log_likelihood: jax.Array
@@ -36,75 +41,84 @@ class EMFit(NamedTuple):
     n_iter: jax.Array
 
 
+#: Covariance floor of maximum-likelihood EM (``prior=None``), as scikit-learn's ``reg_covar``;
+#: on standardised data it only guards against exactly singular components.
+ML_COVARIANCE_FLOOR = 1e-6
+CRITERIA = ("bic", "aic", "cv")
+
+
 def n_parameters(n_components: int, dim: int) -> int:
     """Free parameters of a full-covariance mixture (weights, means, covariances)."""
     return n_components - 1 + n_components * dim + n_components * dim * (dim + 1) // 2
 
 
-def _m_step(z: jax.Array, resp: jax.Array, prior: GMMPrior, active: jax.Array) -> GMMParams:
-    """Conjugate MAP update of weights, means and covariances from responsibilities (N, K).
+def _m_step(z: jax.Array, resp: jax.Array, prior: GMMPrior | None, active: jax.Array) -> GMMParams:
+    """M-step from (sample-weighted) responsibilities ``resp`` (N, K).
 
-    ``active`` (K,) masks the components in use; inactive ones get weight zero.
+    With a ``prior`` the conjugate MAP update; with ``None`` maximum likelihood
+    plus :data:`ML_COVARIANCE_FLOOR`. ``active`` (K,) masks the components in
+    use; inactive ones get weight zero.
     """
-    n, dim = z.shape
-    n_active = active.sum()
+    dim = z.shape[1]
     nk = resp.sum(0) + 1e-10  # (K,)
     zbar = (resp.T @ z) / nk[:, None]  # (K, D)
     diff = z[None, :, :] - zbar[:, None, :]  # (K, N, D)
     scatter = jnp.einsum("nk,kni,knj->kij", resp, diff, diff)
-    kappa = prior.mean_shrinkage
-    shift = zbar - prior.mean
-    means = (nk[:, None] * zbar + kappa * prior.mean) / (nk[:, None] + kappa)
-    rate = jnp.eye(dim) / n_active ** (2.0 / dim)  # prior.rate_matrix with a traced K
-    covs = (
-        rate
-        + (kappa * nk / (kappa + nk))[:, None, None] * shift[:, :, None] * shift[:, None, :]
-        + scatter
-    ) / (prior.dof(dim) + nk + dim + 2)[:, None, None]
-    alpha = prior.weight_concentration
-    weights = jnp.where(active, jnp.maximum(nk + alpha - 1.0, 1e-10), 0.0)
-    weights = weights / weights.sum()
-    return gmm.from_covariances(weights, means, covs)
+    if prior is None:
+        weights = jnp.where(active, nk, 0.0)
+        means = zbar
+        covs = scatter / nk[:, None, None] + ML_COVARIANCE_FLOOR * jnp.eye(dim)
+    else:
+        kappa = prior.mean_shrinkage
+        shift = zbar - prior.mean
+        means = (nk[:, None] * zbar + kappa * prior.mean) / (nk[:, None] + kappa)
+        rate = jnp.eye(dim) / active.sum() ** (2.0 / dim)  # prior.rate_matrix with a traced K
+        covs = (
+            rate
+            + (kappa * nk / (kappa + nk))[:, None, None] * shift[:, :, None] * shift[:, None, :]
+            + scatter
+        ) / (prior.dof(dim) + nk + dim + 2)[:, None, None]
+        alpha = prior.weight_concentration
+        weights = jnp.where(active, jnp.maximum(nk + alpha - 1.0, 1e-10), 0.0)
+    return gmm.from_covariances(weights / weights.sum(), means, covs)
 
 
-def _fit_one(
-    z: jax.Array, init_means: jax.Array, active: jax.Array, prior: GMMPrior, max_iter: int, tol: float
+def _iterate(
+    z: jax.Array, weights: jax.Array, params0: GMMParams, active: jax.Array,
+    prior: GMMPrior | None, max_iter: int, tol: float,
 ) -> EMFit:
-    n, dim = z.shape
-    k = init_means.shape[0]
-    # Start from hard assignments to the nearest active initial mean.
-    d2 = jnp.where(active, jnp.sum((z[:, None, :] - init_means[None]) ** 2, -1), jnp.inf)
-    resp0 = jax.nn.one_hot(jnp.argmin(d2, 1), k, dtype=z.dtype)
-    params0 = _m_step(z, resp0, prior, active)
+    """EM from ``params0`` on data ``z`` (N, D) with per-sample weights (N,) until the
+    weighted log-likelihood gains less than ``tol`` nats per unit weight."""
+    total = weights.sum()
 
     def cond(state):
         _, ll, ll_old, it = state
-        return (it < max_iter) & (jnp.abs(ll - ll_old) > tol * n)
+        return (it < max_iter) & (jnp.abs(ll - ll_old) > tol * total)
 
     def body(state):
         params, ll, _, it = state
         comp = gmm.component_log_prob(params, z)
         log_norm = jax.nn.logsumexp(comp, 1, keepdims=True)
-        new_params = _m_step(z, jnp.exp(comp - log_norm), prior, active)
-        return new_params, jnp.sum(log_norm), ll, it + 1
+        resp = jnp.exp(comp - log_norm) * weights[:, None]
+        return _m_step(z, resp, prior, active), jnp.sum(weights * log_norm[:, 0]), ll, it + 1
 
     init = (params0, jnp.asarray(-jnp.inf, z.dtype), jnp.asarray(jnp.inf, z.dtype), 0)
     params, _, _, n_iter = jax.lax.while_loop(cond, body, init)
-    log_lik = jnp.sum(gmm.log_prob(params, z))
+    log_lik = jnp.sum(weights * gmm.log_prob(params, z))
     return EMFit(params, log_lik, log_lik, n_iter)
 
 
-def _kmeanspp_means(key: jax.Array, z: jax.Array, k: int) -> jax.Array:
-    """k-means++ seeding: K data points, each drawn with probability ∝ squared distance to the chosen ones."""
-    n = z.shape[0]
+def _kmeanspp_means(key: jax.Array, z: jax.Array, weights: jax.Array, k: int) -> jax.Array:
+    """k-means++ seeding among points of positive weight: each next mean drawn ∝ weight × squared distance."""
     keys = jax.random.split(key, k)
-    first = z[jax.random.randint(keys[0], (), 0, n)]
+    log_w = jnp.log(weights)
+    first = z[jax.random.categorical(keys[0], log_w)]
     means = jnp.zeros((k, z.shape[1]), z.dtype).at[0].set(first)
     d2 = jnp.sum((z - first) ** 2, -1)
 
     def step(carry, i):
         means, d2 = carry
-        idx = jax.random.categorical(keys[i], jnp.log(d2 + 1e-12))
+        idx = jax.random.categorical(keys[i], log_w + jnp.log(d2 + 1e-12))
         means = means.at[i].set(z[idx])
         return (means, jnp.minimum(d2, jnp.sum((z - z[idx]) ** 2, -1))), None
 
@@ -112,74 +126,156 @@ def _kmeanspp_means(key: jax.Array, z: jax.Array, k: int) -> jax.Array:
     return means
 
 
+def _fit_from_kmeanspp(z, weights, key, active, prior, max_iter, tol) -> EMFit:
+    """One EM run started from hard assignments to k-means++ seeds."""
+    seeds = _kmeanspp_means(key, z, weights, active.shape[0])
+    d2 = jnp.where(active, jnp.sum((z[:, None, :] - seeds[None]) ** 2, -1), jnp.inf)
+    resp0 = jax.nn.one_hot(jnp.argmin(d2, 1), active.shape[0], dtype=z.dtype) * weights[:, None]
+    return _iterate(z, weights, _m_step(z, resp0, prior, active), active, prior, max_iter, tol)
+
+
+@partial(jax.jit, static_argnums=(3, 5, 6, 7))
+def _fit_em_batch(z, weights, active, prior, key, n_init, max_iter, tol) -> EMFit:
+    """EM from ``n_init`` starts for every row of ``weights`` (F, N): leaves lead with (F, n_init)."""
+    keys = jax.random.split(key, (weights.shape[0], n_init))
+    fit = partial(_fit_from_kmeanspp, z, active=active, prior=prior, max_iter=max_iter, tol=tol)
+    return jax.vmap(lambda w, ks: jax.vmap(lambda k: fit(w, k))(ks))(weights, keys)
+
+
+@partial(jax.jit, static_argnums=(0,))
+def _batched_log_prior(prior: GMMPrior, params: GMMParams) -> jax.Array:
+    """Log prior density of a batch of parameters with any leading axes."""
+    lead = params.weights.shape[:-1]
+    flat = jax.tree.map(lambda a: a.reshape((-1,) + a.shape[len(lead):]), params)
+    return jax.vmap(prior.log_prob)(flat).reshape(lead)
+
+
+def _fits(z, weights, n_components, prior, key, n_init, max_iter, tol, max_components) -> EMFit:
+    """Batched fits (leading (F, n_init)) trimmed to ``n_components``, with log posteriors."""
+    slots = max(max_components or n_components, n_components)
+    active = jnp.arange(slots) < n_components
+    fits = _fit_em_batch(jnp.asarray(z), jnp.asarray(weights), active, prior, key, n_init, max_iter, tol)
+    weights_k = fits.params.weights[..., :n_components]
+    params = GMMParams(weights_k / weights_k.sum(-1, keepdims=True),
+                       fits.params.means[..., :n_components, :],
+                       fits.params.prec_chol[..., :n_components, :, :])
+    log_post = fits.log_likelihood
+    if prior is not None:
+        log_post = log_post + _batched_log_prior(prior, params)
+    return fits._replace(params=params, log_posterior=jnp.nan_to_num(log_post, nan=-jnp.inf))
+
+
+def _best_start(fits: EMFit) -> EMFit:
+    """The start of highest log posterior for every row of a (F, n_init) batch."""
+    best = jnp.argmax(fits.log_posterior, axis=1)
+    return jax.tree.map(lambda a: a[jnp.arange(a.shape[0]), best], fits)
+
+
 def fit_em(
     z: jax.Array,
     n_components: int,
-    prior: GMMPrior,
+    prior: GMMPrior | None,
     key: jax.Array,
     n_init: int = 4,
     max_iter: int = 300,
     tol: float = 1e-6,
     max_components: int | None = None,
 ) -> tuple[EMFit, EMFit]:
-    """MAP-EM from ``n_init`` k-means++ starts, vmapped over the starts.
+    """EM from ``n_init`` k-means++ starts, vmapped over the starts.
 
-    The computation is compiled once for ``max_components`` slots (default
-    ``n_components``) with the unused slots masked out, so trying K = 1, 2, …
-    reuses one compiled program. Returns ``(best, all_fits)``: the fit of
-    highest log posterior (components trimmed to ``n_components``) and the
-    batch of every start (leading axis ``n_init``).
+    ``prior=None`` gives maximum likelihood (the frequentist baseline); a
+    :class:`GMMPrior` gives the MAP fit. The computation is compiled once for
+    ``max_components`` slots (default ``n_components``) with the unused slots
+    masked out, so trying K = 1, 2, … reuses one compiled program. Returns
+    ``(best, all_fits)``: the fit of highest log posterior and the batch of
+    every start (leading axis ``n_init``).
     """
-    slots = max(max_components or n_components, n_components)
-    active = jnp.arange(slots) < n_components
-    fits = _fit_em_batch(jnp.asarray(z), active, prior, key, n_init, max_iter, tol)
-    fits = fits._replace(params=jax.tree.map(lambda a: a[:, :n_components], fits.params))
-    fits = fits._replace(params=fits.params._replace(
-        weights=fits.params.weights / fits.params.weights.sum(-1, keepdims=True)))
-    log_post = fits.log_likelihood + _batched_log_prior(prior, fits.params)
-    fits = fits._replace(log_posterior=log_post)
-    best = int(jnp.argmax(jnp.nan_to_num(log_post, nan=-jnp.inf)))
+    ones = jnp.ones((1, z.shape[0]), jnp.asarray(z).dtype)
+    fits = jax.tree.map(lambda a: a[0], _fits(z, ones, n_components, prior, key, n_init, max_iter,
+                                                tol, max_components))
+    best = int(jnp.argmax(fits.log_posterior))
     return jax.tree.map(lambda a: a[best], fits), fits
 
 
-@partial(jax.jit, static_argnums=(0,))
-def _batched_log_prior(prior: GMMPrior, params: GMMParams) -> jax.Array:
-    return jax.vmap(prior.log_prob)(params)
+@partial(jax.jit, static_argnums=(3, 4, 5))
+def refit_em(
+    z: jax.Array, init: GMMParams, weights: jax.Array, prior: GMMPrior | None,
+    max_iter: int = 300, tol: float = 1e-6,
+) -> EMFit:
+    """EM warm-started from ``init`` for every row of sample weights (B, N), vmapped.
+
+    Integer weights are resampling counts, so a bootstrap replicate is a row of
+    multinomial counts over the same data (no copies of ``z``).
+    """
+    active = jnp.ones(init.weights.shape, bool)
+    fits = jax.vmap(lambda w: _iterate(z, w, init, active, prior, max_iter, tol))(weights)
+    if prior is not None:
+        fits = fits._replace(log_posterior=fits.log_likelihood + jax.vmap(prior.log_prob)(fits.params))
+    return fits
 
 
-@partial(jax.jit, static_argnums=(2, 4, 5, 6))
-def _fit_em_batch(z, active, prior, key, n_init, max_iter, tol):
-    slots = active.shape[0]
-    starts = jax.vmap(lambda k: _kmeanspp_means(k, z, slots))(jax.random.split(key, n_init))
-    return jax.vmap(lambda m: _fit_one(z, m, active, prior, max_iter, tol))(starts)
+def cross_validated_log_likelihood(
+    z: jax.Array, n_components: int, prior: GMMPrior | None, key: jax.Array,
+    n_folds: int = 2, n_init: int = 3, max_components: int | None = None,
+) -> float:
+    """Mean held-out log-likelihood per sample (nats) of K-fold cross-validation.
+
+    Folds are a random partition; each fold's training fit is the best of
+    ``n_init`` starts. Folds and starts run as one vmapped batch.
+    """
+    n = z.shape[0]
+    key_folds, key_fit = jax.random.split(key)
+    fold = jax.random.permutation(key_folds, jnp.arange(n) % n_folds)
+    held_out = (fold[None, :] == jnp.arange(n_folds)[:, None]).astype(jnp.asarray(z).dtype)
+    fits = _best_start(_fits(z, 1.0 - held_out, n_components, prior, key_fit, n_init, 300, 1e-6,
+                             max_components))
+    log_p = jax.vmap(gmm.log_prob, in_axes=(0, None))(fits.params, jnp.asarray(z))  # (F, N)
+    return float(jnp.mean(jnp.sum(held_out * log_p, 1) / held_out.sum(1)))
 
 
 def select_components(
     z: jax.Array,
-    prior: GMMPrior,
+    prior: GMMPrior | None,
     key: jax.Array,
     max_components: int = 10,
     n_init: int = 4,
     patience: int = 2,
+    criterion: str = "bic",
+    n_folds: int = 2,
+    cv_threshold: float = 1e-5,
 ) -> tuple[int, EMFit, dict[int, float]]:
-    """Choose the number of components by BIC of the MAP-EM fit.
+    """Choose the number of components K = 1, 2, … by ``criterion``.
 
-    K = 1, 2, … is increased until BIC has not improved for ``patience``
-    consecutive values (or ``max_components`` is reached). BIC is a consistent
-    estimator of the number of mixture components (Keribin 2000) and, unlike
-    an overfitted sparse mixture, leaves no empty components for NUTS to
-    wander in. Returns ``(K, best_fit, {K: BIC})``.
+    - "bic" (default): BIC of the EM fit; a consistent estimator of the number
+      of mixture components (Keribin 2000) that, unlike an overfitted sparse
+      mixture, leaves no empty components for NUTS to wander in.
+    - "aic": AIC of the EM fit.
+    - "cv": minus the ``n_folds``-fold cross-validated held-out log-likelihood
+      per sample (GMM-MI's rule, Piras et al. 2023); an improvement smaller
+      than ``cv_threshold`` nats per sample does not count.
+
+    K grows until the score has not improved for ``patience`` consecutive
+    values or ``max_components`` is reached. Returns ``(K, fit, {K: score})``
+    where ``fit`` is the best full-data EM fit with K components.
     """
+    if criterion not in CRITERIA:
+        raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
     n, dim = z.shape
-    bics: dict[int, float] = {}
+    threshold = cv_threshold if criterion == "cv" else 0.0
+    scores: dict[int, float] = {}
     fits: dict[int, EMFit] = {}
     best_k = 1
     for k, subkey in zip(range(1, max_components + 1), jax.random.split(key, max_components)):
-        fit, _ = fit_em(z, k, prior, subkey, n_init=n_init, max_components=max_components)
-        bics[k] = float(-2.0 * fit.log_likelihood + n_parameters(k, dim) * np.log(n))
-        fits[k] = fit
-        if bics[k] < bics[best_k]:
+        if criterion == "cv":
+            scores[k] = -cross_validated_log_likelihood(z, k, prior, subkey, n_folds, n_init, max_components)
+        else:
+            fits[k], _ = fit_em(z, k, prior, subkey, n_init=n_init, max_components=max_components)
+            penalty = np.log(n) if criterion == "bic" else 2.0
+            scores[k] = float(-2.0 * fits[k].log_likelihood + n_parameters(k, dim) * penalty)
+        if scores[k] < scores[best_k] - threshold:
             best_k = k
         elif k - best_k >= patience:
             break
-    return best_k, fits[best_k], bics
+    if best_k not in fits:  # cross-validation fits folds only; fit the chosen K on all data
+        fits[best_k], _ = fit_em(z, best_k, prior, key, n_init=n_init, max_components=max_components)
+    return best_k, fits[best_k], scores

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 import warnings
-from functools import partial
 from typing import Any, Literal
 
 import arviz as az
@@ -21,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from bayesmi import em, gmm, inference
+from bayesmi.batching import map_chunked
 from bayesmi.gmm import GMMParams
 from bayesmi.inputs import prepare_xy
 from bayesmi.models import GMMPrior
@@ -31,14 +31,12 @@ __all__ = ["estimate_mi", "posterior_mi", "MC_SE_TARGET"]
 #: The Monte Carlo error of the per-draw MI integral is kept below this
 #: fraction of the posterior sd, so MC noise does not inflate the posterior.
 MC_SE_TARGET = 0.1
-METHODS = ("gibbs", "nuts", "svi")
+METHODS = ("gibbs", "nuts", "svi", "bootstrap")
 #: Above this many float32 values the pointwise log-likelihood is not stored.
 MAX_POINTWISE_VALUES = 50_000_000
 
 
-@partial(jax.jit, static_argnums=(1,))
-def _mi_per_draw(params: GMMParams, dim_x: int, base_points: jax.Array) -> tuple[jax.Array, jax.Array]:
-    return jax.lax.map(lambda p: gmm.mutual_information(p, dim_x, base_points), params, batch_size=256)
+_mi_per_draw = jax.jit(jax.vmap(gmm.mutual_information, in_axes=(0, None, None)), static_argnums=(1,))
 
 
 def posterior_mi(
@@ -54,19 +52,18 @@ def posterior_mi(
     flat = jax.tree.map(lambda a: a.reshape((-1,) + a.shape[len(lead):]), params)
     dim = params.means.shape[-1]
     base = jnp.asarray(gmm.qmc_normal_points(dim, n_points, n_randomizations, seed))
-    mi, se = _mi_per_draw(flat, dim_x, base)
+    mi, se = map_chunked(lambda p: _mi_per_draw(p, dim_x, base), flat, 256)
     return np.asarray(mi).reshape(lead), np.asarray(se).reshape(lead)
 
 
-@jax.jit
-def _log_prob_per_draw(params: GMMParams, z: jax.Array) -> jax.Array:
-    return jax.lax.map(lambda p: gmm.log_prob(p, z), params, batch_size=64)
+_log_prob_per_draw = jax.jit(jax.vmap(gmm.log_prob, in_axes=(0, None)))
 
 
 def _pointwise_log_likelihood(params: GMMParams, z: jax.Array) -> np.ndarray:
     lead = params.weights.shape[:-1]
     flat = jax.tree.map(lambda a: a.reshape((-1,) + a.shape[len(lead):]), params)
-    return np.asarray(_log_prob_per_draw(flat, z)).reshape(lead + (z.shape[0],))
+    log_lik = map_chunked(lambda p: _log_prob_per_draw(p, z), flat, 64)
+    return np.asarray(log_lik).reshape(lead + (z.shape[0],))
 
 
 def _inference_data(
@@ -113,6 +110,11 @@ def _diagnose(method: str, mi_nats: np.ndarray, post: inference.Posterior, min_e
         diag.update(divergences=divergences, mean_leapfrog_steps=post.info["mean_steps"])
         if divergences:
             problems.append(f"{divergences} divergent transitions")
+    if method == "bootstrap":
+        failed = post.info["em_not_converged"]
+        diag.update(em_not_converged=failed)
+        if failed:
+            problems.append(f"EM hit its iteration limit in {failed} bootstrap replicates")
     if method == "svi":
         change = post.info["relative_loss_change"]
         diag.update(relative_loss_change=change)
@@ -125,14 +127,16 @@ def estimate_mi(
     x: Any,
     y: Any,
     *,
-    method: Literal["gibbs", "nuts", "svi"] = "gibbs",
+    method: Literal["gibbs", "nuts", "svi", "bootstrap"] = "gibbs",
     n_components: int | Literal["auto"] = "auto",
     max_components: int = 10,
+    select_by: Literal["bic", "aic", "cv"] | None = None,
     prior: GMMPrior | None = None,
     num_chains: int = 4,
     num_warmup: int = 500,
     num_samples: int = 1000,
     svi_steps: int = 3000,
+    n_bootstrap: int = 50,
     mc_points: int = 256,
     mc_randomizations: int = 8,
     units: Literal["nats", "bits"] = "nats",
@@ -150,12 +154,18 @@ def estimate_mi(
         Joint samples; rows are paired. Columns are standardised internally.
     method : "gibbs" (default: exact conjugate Gibbs sampler, the fastest exact method), "nuts"
         (NumPyro NUTS on the same model; slow when components overlap), or "svi" (full-rank
-        Gaussian variational posterior).
-    n_components : mixture size, or "auto" to choose it by BIC of a MAP-EM fit (K ≤ ``max_components``).
-    prior : the mixture prior (:class:`~bayesmi.models.GMMPrior`; defaults documented there).
+        Gaussian variational posterior), or "bootstrap" (the frequentist GMM-MI baseline: maximum-
+        likelihood EM, K by cross-validation, ``n_bootstrap`` EM refits on resampled data).
+    n_components : mixture size, or "auto" to choose it by ``select_by`` (K ≤ ``max_components``).
+    select_by : "bic", "aic" or "cv" (2-fold cross-validated held-out likelihood, GMM-MI's rule);
+        default "cv" for the bootstrap and "bic" for the Bayesian methods.
+    prior : the mixture prior (:class:`~bayesmi.models.GMMPrior`; defaults documented there). For
+        the bootstrap, ``None`` (default) means maximum likelihood, as in GMM-MI; a prior gives
+        MAP refits.
     num_chains, num_warmup, num_samples : NUTS settings (``num_samples`` per chain; SVI draws
         ``num_chains * num_samples`` independent samples from the guide).
     svi_steps : optimisation steps for SVI.
+    n_bootstrap : bootstrap replicates (draws of the "bootstrap" method, one chain).
     mc_points, mc_randomizations : QMC points per component and number of randomisations for the
         per-draw MI integral; the points are multiplied by 4 (up to twice) until the MC standard
         error is below ``MC_SE_TARGET`` × the posterior sd.
@@ -178,7 +188,10 @@ def estimate_mi(
     to_units(1.0, units)  # validates units early
     if not (n_components == "auto" or (isinstance(n_components, int) and n_components >= 1)):
         raise ValueError(f"n_components must be a positive int or 'auto', got {n_components!r}")
-    prior = prior or GMMPrior()
+    if prior is None and method != "bootstrap":
+        prior = GMMPrior()
+    if select_by is None:
+        select_by = "cv" if method == "bootstrap" else "bic"
     timings: dict[str, float] = {}
 
     start = time.perf_counter()
@@ -188,9 +201,10 @@ def estimate_mi(
     zj = jnp.asarray(z)
     key_em, key_fit = jax.random.split(jax.random.key(seed))
     if n_components == "auto":
-        k, fit, bics = em.select_components(zj, prior, key_em, max_components=max_components)
+        k, fit, scores = em.select_components(zj, prior, key_em, max_components=max_components,
+                                              criterion=select_by)
     else:
-        k, bics = n_components, {}
+        k, scores = n_components, {}
         fit, _ = em.fit_em(zj, k, prior, key_em)
     timings["em"] = time.perf_counter() - start
 
@@ -199,9 +213,11 @@ def estimate_mi(
         run = inference.run_nuts if method == "nuts" else inference.run_gibbs
         post = run(zj, k, prior, fit.params, key_fit, num_chains=num_chains,
                    num_warmup=num_warmup, num_samples=num_samples, progress=progress)
-    else:
+    elif method == "svi":
         post = inference.run_svi(zj, k, prior, fit.params, key_fit, num_steps=svi_steps,
                                  num_samples=num_chains * num_samples, progress=progress)
+    else:
+        post = inference.run_bootstrap(zj, fit.params, key_fit, n_bootstrap=n_bootstrap, prior=prior)
     timings["fit"] = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -219,7 +235,7 @@ def estimate_mi(
     if ratio > MC_SE_TARGET:
         warnings.warn(f"MC error of the MI integral is {ratio:.2f} × the posterior sd (target "
                       f"{MC_SE_TARGET}); raise mc_points.", UserWarning, stacklevel=2)
-    diag.update(n_components=k, bic=bics, mc_points=n_points, mc_se_over_sd=ratio,
+    diag.update(n_components=k, selection={"criterion": select_by, "scores": scores}, mc_points=n_points, mc_se_over_sd=ratio,
                 timings=timings, n=info["n"], dim_x=info["dim_x"], dim_y=info["dim_y"],
                 jittered_columns=info["jittered_columns"], **post.info)
     if "losses" in diag:
@@ -229,7 +245,8 @@ def estimate_mi(
     diag["problems"] = problems
 
     if pointwise_log_likelihood == "auto":
-        pointwise_log_likelihood = mi.size * z.shape[0] <= MAX_POINTWISE_VALUES
+        # Bootstrap replicates are not posterior draws, so LOO on them would mean nothing.
+        pointwise_log_likelihood = method != "bootstrap" and mi.size * z.shape[0] <= MAX_POINTWISE_VALUES
     idata = _inference_data(post, to_units(mi, units), z, dim_x, units, bool(pointwise_log_likelihood))
     return MIResult(
         draws=to_units(mi, units),
