@@ -1,4 +1,4 @@
-"""MAP-EM and BIC selection of the number of components."""
+"""EM (MAP and maximum likelihood, weighted, batched) and the selection of the number of components."""
 
 import jax
 import jax.numpy as jnp
@@ -27,9 +27,10 @@ def _match(est_means):
     return [int(np.argmin(np.sum((np.asarray(est_means) - m) ** 2, 1))) for m in TRUE_MEANS]
 
 
-def test_em_recovers_parameters(three_clusters):
+@pytest.mark.parametrize("prior", [GMMPrior(), None], ids=["map", "ml"])
+def test_em_recovers_parameters(three_clusters, prior):
     z, n = three_clusters
-    fit, _ = em.fit_em(z, 3, GMMPrior(), jax.random.key(0))
+    fit, _ = em.fit_em(z, 3, prior, jax.random.key(0))
     order = _match(fit.params.means)
     assert sorted(order) == [0, 1, 2]
     means = np.asarray(fit.params.means)[order]
@@ -77,3 +78,42 @@ def test_prior_keeps_tied_points_from_collapsing():
     covs = np.asarray(gmm.covariances(fit.params))
     assert np.all(np.isfinite(covs))
     assert np.all(np.linalg.eigvalsh(covs) > 1e-4)
+
+
+def test_cross_validation_selects_three_components(three_clusters):
+    z, _ = three_clusters
+    k, fit, scores = em.select_components(z, None, jax.random.key(5), criterion="cv")
+    assert k == 3
+    assert min(scores, key=scores.get) == 3
+    assert fit.params.weights.shape == (3,)
+
+
+def test_unknown_criterion_is_rejected(three_clusters):
+    with pytest.raises(ValueError, match="criterion"):
+        em.select_components(three_clusters[0], None, jax.random.key(0), criterion="loo")
+
+
+def test_count_weights_equal_resampled_data(three_clusters):
+    """A bootstrap replicate as multinomial counts gives the same EM fit as the resampled rows."""
+    z, n = three_clusters
+    fit, _ = em.fit_em(z, 3, None, jax.random.key(0))
+    rows = np.random.default_rng(6).integers(0, n, n)
+    counts = np.bincount(rows, minlength=n).astype(np.float32)
+    weighted = em.refit_em(z, fit.params, jnp.asarray(counts)[None], None)
+    explicit = em.refit_em(z[rows], fit.params, jnp.ones((1, n)), None)
+    np.testing.assert_allclose(weighted.log_likelihood, explicit.log_likelihood, rtol=1e-5)
+    np.testing.assert_allclose(weighted.params.means, explicit.params.means, atol=1e-4)
+    np.testing.assert_allclose(gmm.covariances(weighted.params), gmm.covariances(explicit.params), atol=1e-4)
+
+
+def test_vmapped_refits_equal_a_loop(three_clusters):
+    z, n = three_clusters
+    fit, _ = em.fit_em(z, 3, None, jax.random.key(0))
+    rng = np.random.default_rng(7)
+    counts = np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(4)]).astype(np.float32)
+    batch = em.refit_em(z, fit.params, jnp.asarray(counts), None)
+    for b in range(4):
+        single = em.refit_em(z, fit.params, jnp.asarray(counts[b : b + 1]), None)
+        np.testing.assert_allclose(batch.log_likelihood[b], single.log_likelihood[0], rtol=1e-6)
+        np.testing.assert_allclose(batch.params.means[b], single.params.means[0], atol=1e-5)
+        assert int(batch.n_iter[b]) == int(single.n_iter[0])

@@ -42,15 +42,18 @@ def combined_mc_se(a: bayesmi.MIResult, b: bayesmi.MIResult) -> float:
     return math.hypot(a.sd / math.sqrt(a.ess), b.sd / math.sqrt(b.ess))
 
 
-@pytest.mark.parametrize("method", ["gibbs", "nuts", "svi"])
+DRAW_SHAPES = {"gibbs": (4, 1000), "nuts": (4, 1000), "svi": (1, 4000), "bootstrap": (1, 50)}
+
+
+@pytest.mark.parametrize("method", ["gibbs", "nuts", "svi", "bootstrap"])
 def test_interval_covers_gaussian_truth(method):
     res = estimate("gaussian", method)
     lo, hi = res.interval(0.95)
     assert lo < TOYS["gaussian"].mi < hi, res
-    assert res.draws.shape == (4, 1000) if method != "svi" else res.draws.shape == (1, 4000)
+    assert res.draws.shape == DRAW_SHAPES[method]
 
 
-@pytest.mark.parametrize("method", ["gibbs", "nuts", "svi"])
+@pytest.mark.parametrize("method", ["gibbs", "nuts", "svi", "bootstrap"])
 def test_interval_covers_student_t_truth(method):
     res = estimate("student", method)
     lo, hi = res.interval(0.95)
@@ -69,6 +72,26 @@ def test_svi_spread_close_to_exact_posterior():
     """The full-rank guide's MI spread is within 25% of the exact sampler's (measured ≈ 1.0)."""
     svi, gibbs = estimate("gaussian", "svi"), estimate("gaussian", "gibbs")
     assert 0.75 < svi.sd / gibbs.sd < 1.25
+
+
+def test_bootstrap_spread_close_to_posterior_spread():
+    """On a Gaussian with N=2000 sampling sd and posterior sd of MI agree (Bernstein–von Mises);
+    50 replicates estimate an sd to ±10% (1 s.e.), so allow 35%."""
+    boot, gibbs = estimate("gaussian", "bootstrap"), estimate("gaussian", "gibbs")
+    assert 0.65 < boot.sd / gibbs.sd < 1.35
+
+
+def test_bootstrap_result_has_the_common_interface():
+    res = estimate("gaussian", "bootstrap")
+    assert res.method == "bootstrap" and res.converged
+    assert res.diagnostics["selection"]["criterion"] == "cv"
+    assert res.diagnostics["n_components"] == min(res.diagnostics["selection"]["scores"],
+                                                  key=res.diagnostics["selection"]["scores"].get)
+    assert res.idata.posterior["mi"].shape == (1, 50)
+    assert "log_likelihood" not in res.idata.groups()  # replicates are not posterior draws
+    assert "em_iterations" in res.idata.sample_stats
+    assert {"mean", "sd", "mc_se_integral"} <= set(res.summary().columns)
+    assert math.isnan(res.rhat)
 
 
 def test_independent_data_give_mi_near_zero():
@@ -124,7 +147,7 @@ def test_inference_data_has_the_documented_groups():
     assert summary["r_hat"].iloc[0] == pytest.approx(res.rhat)
 
 
-@pytest.mark.parametrize("method", ["gibbs", "nuts", "svi"])
+@pytest.mark.parametrize("method", ["gibbs", "nuts", "svi", "bootstrap"])
 def test_mc_error_small_against_posterior_sd(method):
     res = estimate("gaussian", method)
     assert res.diagnostics["mc_se_over_sd"] <= 0.1
@@ -159,6 +182,7 @@ def test_heavily_tied_data_warn_and_still_estimate():
 
 @pytest.mark.parametrize("kwargs,match", [
     ({"method": "bootstrapp"}, "method"),
+    ({"method": "bootstrap", "select_by": "loo"}, "criterion"),
     ({"units": "hartleys"}, "units"),
     ({"n_components": 0}, "n_components"),
 ])
