@@ -389,6 +389,7 @@ def test_registry_has_every_constructor_with_defaults() -> None:
     assert set(toys.TOYS) == {
         "gaussian", "multivariate_gaussian", "gaussian_pairs", "student_t", "gamma_exponential",
         "weinman_exponential", "additive_noise", "transformed", "independent",
+        "class_conditional_gaussian", "discrete_table", "binary_symmetric_channel",
     }  # fmt: skip
     for name in set(toys.TOYS) - {"multivariate_gaussian", "gaussian_pairs", "transformed"}:
         made = toys.get(name)
@@ -498,3 +499,117 @@ def test_invalid_arguments_raise_value_error(function: Callable, kwargs: dict, m
 def test_sample_rejects_negative_n() -> None:
     with pytest.raises(ValueError, match="n must be >= 0"):
         toys.gaussian().sample(-1)
+
+
+# --------------------------------------------------------------------------- categorical toys
+
+#: I(X;Y) of X | Y=c ~ N(±1, 1), P(Y=1) = 0.2 (the default class_conditional_gaussian): adaptive
+#: quadrature of H(Y) − E[H(Y|X)], confirmed below by Monte Carlo. With balanced classes it
+#: would be BALANCED_MI: an estimator that ignores the 80/20 prior is off by 45%.
+UNBALANCED_MI = 0.23260303411971622
+BALANCED_MI = 0.33683082034683165
+
+
+def class_log_ratio(toy: toys.Toy) -> Callable:
+    """log p(y | x) − log p(y) from scipy.stats densities (1-D class-conditional Gaussians)."""
+    means = np.array(toy.params()["means"])[:, 0]
+    sds, priors = np.array(toy.params()["sds"]), np.array(toy.params()["priors"])
+
+    def log_ratio(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        log_joint = np.log(priors) + stats.norm.logpdf(x[:, None], means, sds)
+        c = y.astype(int)
+        return log_joint[np.arange(x.size), c] - special.logsumexp(log_joint, axis=1) - np.log(priors[c])
+
+    return log_ratio
+
+
+def test_unbalanced_class_conditional_gaussian_mi() -> None:
+    toy = toys.class_conditional_gaussian()
+    assert toy.params() == {"means": ((-1.0,), (1.0,)), "sds": (1.0, 1.0), "priors": (0.8, 0.2)}
+    assert toy.mi == pytest.approx(UNBALANCED_MI, abs=QUAD_TOL) and toy.mi_error < QUAD_TOL
+    assert_mc_mi(toy, class_log_ratio(toy))
+    balanced = toys.class_conditional_gaussian(priors=(0.5, 0.5))
+    assert balanced.mi == pytest.approx(BALANCED_MI, abs=QUAD_TOL)
+    assert_mc_mi(balanced, class_log_ratio(balanced))
+
+
+def test_class_conditional_gaussian_1d_quadrature_matches_monte_carlo() -> None:
+    toy = toys.class_conditional_gaussian(means=[-2.0, 0.5, 1.0], sds=[0.5, 2.0, 1.0], priors=[0.1, 0.6, 0.3])
+    assert 0 < toy.mi < math.log(3)
+    assert_mc_mi(toy, class_log_ratio(toy), seed=2)
+
+
+def test_class_conditional_gaussian_mc_in_3d_matches_1d_quadrature() -> None:
+    """Classes that differ along one direction only: the 3-D MI is the 1-D one along it."""
+    one_d = toys.class_conditional_gaussian(sds=[1.0, 2.0])
+    rotation = np.linalg.qr(np.random.default_rng(5).normal(size=(3, 3)))[0]
+    axis = rotation[:, 0]
+    covs = [rotation @ np.diag([s**2, 1.0, 1.0]) @ rotation.T for s in (1.0, 2.0)]
+    toy = toys.class_conditional_gaussian(means=[-axis, axis], covs=covs, priors=(0.8, 0.2))
+    assert toy.dim_x == 3 and 0 < toy.mi_error < 1e-3
+    assert abs(toy.mi - one_d.mi) < Z * toy.mi_error, (toy.mi, one_d.mi, toy.mi_error)
+
+
+def test_class_conditional_gaussian_samples() -> None:
+    toy = toys.class_conditional_gaussian(means=[[0.0, 0.0], [3.0, -1.0]], sds=[1.0, 0.5], priors=[0.3, 0.7])
+    x, y = toy.sample(N_MC, seed=4)
+    assert x.shape == (N_MC, 2) and set(np.unique(y)) == {0.0, 1.0}
+    assert_probability(y == 1, 0.7)
+    assert_within_se(x[y == 1, 0], 3.0)
+    assert_within_se((x[y == 1, 1] + 1) ** 2, 0.25)
+
+
+@pytest.mark.parametrize(("p", "e"), [(0.5, 0.1), (0.2, 0.05), (0.9, 0.5), (0.3, 0.0)])
+def test_binary_symmetric_channel_closed_form(p: float, e: float) -> None:
+    toy = toys.binary_symmetric_channel(p, e)
+    q = p * (1 - e) + (1 - p) * e
+    h_b = lambda v: float(special.entr(v) + special.entr(1 - v))  # noqa: E731
+    assert toy.mi == pytest.approx(h_b(q) - h_b(e), abs=1e-12)
+    x, y = toy.sample(N_MC, seed=1)
+    assert_probability(x == 1, p)
+    if 0 < e < 1:
+        assert_probability(x != y, e)
+
+
+def test_discrete_table_mi_and_frequencies() -> None:
+    table = np.array([[0.3, 0.1, 0.1], [0.05, 0.15, 0.3]])
+    toy = toys.discrete_table(table)
+    q = np.outer(table.sum(1), table.sum(0))
+    assert toy.mi == pytest.approx(float(np.sum(table * np.log(table / q))), abs=1e-12)
+    x, y = toy.sample(N_MC, seed=2)
+    for (i, j), p in np.ndenumerate(table):
+        assert_probability((x == i) & (y == j), p)
+    assert toys.discrete_table([[0.5, 0.0], [0.0, 0.5]]).mi == pytest.approx(math.log(2))
+
+
+NEW_TOYS: dict[str, Callable[[], toys.Toy]] = {
+    "class_conditional_gaussian": lambda: toys.class_conditional_gaussian([0, 1, 3], 0.7, (0.2, 0.4, 0.4)),
+    "discrete_table": toys.discrete_table,
+    "binary_symmetric_channel": lambda: toys.binary_symmetric_channel(0.3, 0.2),
+}
+
+
+@pytest.mark.parametrize("name", list(NEW_TOYS))
+def test_new_toys_follow_the_toy_contract(name: str) -> None:
+    test_samples_have_documented_shapes_and_are_reproducible(NEW_TOYS[name]())
+    test_params_rebuild_the_toy_through_the_registry(NEW_TOYS[name]())
+
+
+NEW_BAD_ARGUMENTS = [
+    (toys.class_conditional_gaussian, {"means": [0.0]}, "C >= 2 classes"),
+    (toys.class_conditional_gaussian, {"priors": (0.5, 0.6)}, "summing to 1"),
+    (toys.class_conditional_gaussian, {"priors": (0.2, 0.3, 0.5)}, "priors has 3 entries but means has 2"),
+    (toys.class_conditional_gaussian, {"sds": [1.0, 0.0]}, r"sds\[1\] must be > 0"),
+    (toys.class_conditional_gaussian, {"sds": 1.0, "covs": np.ones((2, 1, 1))}, "either sds or covs"),
+    (toys.class_conditional_gaussian, {"covs": np.ones((2, 1, 1))}, "d >= 2"),
+    (toys.class_conditional_gaussian, {"means": np.eye(2), "covs": [np.eye(2), -np.eye(2)]}, r"covs\[1\]"),
+    (toys.discrete_table, {"p_xy": [[0.5, 0.5]]}, "at least 2 entries per axis"),
+    (toys.discrete_table, {"p_xy": [[0.5, -0.1], [0.3, 0.3]]}, "probabilities >= 0"),
+    (toys.binary_symmetric_channel, {"e": 1.5}, r"e must lie in \[0, 1\]"),
+]
+
+
+@pytest.mark.parametrize(("function", "kwargs", "match"), NEW_BAD_ARGUMENTS)
+def test_new_toys_reject_invalid_arguments(function: Callable, kwargs: dict, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        function(**kwargs)
