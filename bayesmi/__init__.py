@@ -6,11 +6,17 @@
 >>> res.mean, res.sd, res.interval(0.95)                       # doctest: +SKIP
 """
 
-from bayesmi import toys
+from bayesmi import discrete, toys
+from bayesmi.compare import Comparison, compare
 from bayesmi.estimate import estimate_mi
+from bayesmi.information import estimate_cmi, estimate_entropy, estimate_kl, pointwise_mi
 from bayesmi.inputs import TiesWarning
 from bayesmi.models import GMMPrior
-from bayesmi.result import ConvergenceWarning, MIResult
+from bayesmi.result import ConvergenceWarning, InfoResult, MIMatrix, MIResult
 
-__all__ = ["estimate_mi", "MIResult", "GMMPrior", "ConvergenceWarning", "TiesWarning", "toys"]
+__all__ = [
+    "estimate_mi", "estimate_entropy", "estimate_kl", "estimate_cmi", "pointwise_mi", "compare", "Comparison", "MIResult", "InfoResult", "MIMatrix", "GMMPrior",
+    "ConvergenceWarning", "TiesWarning",
+    "discrete", "toys",
+]
 __version__ = "0.1.0"

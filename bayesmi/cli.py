@@ -1,11 +1,13 @@
-"""Command-line interface: ``bayesmi demo`` and ``bayesmi estimate``.
+"""Command-line interface: ``bayesmi demo``, ``bayesmi estimate`` and ``bayesmi validate``.
 
 ``bayesmi demo`` samples a built-in toy with known mutual information and
 reports the posterior of I(X;Y) next to the truth; ``bayesmi estimate FILE``
 does the same for data read from a ``.csv`` or ``.npy`` file. Both print the
 report built by :func:`format_report` (``estimate --json`` prints a JSON object
-instead). Errors in the input print one ``bayesmi: error: ...`` line to stderr
-and give exit status 2.
+instead). ``bayesmi validate`` runs a coverage study
+(:func:`bayesmi.validation.run_validation`) and prints its summary table.
+Errors in the input print one ``bayesmi: error: ...`` line to stderr and give
+exit status 2.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import re
 import sys
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,7 @@ import pandas as pd
 from bayesmi import toys
 from bayesmi.estimate import METHODS, estimate_mi
 from bayesmi.result import UNITS, ConvergenceWarning, MIResult
+from bayesmi.validation import STUDY_TOYS, run_validation
 
 __all__ = ["main", "build_parser", "format_report", "result_to_dict", "load_table", "column_indices",
            "select_columns"]
@@ -257,6 +260,10 @@ def _param(text: str) -> tuple[str, Any]:
 
 def _add_estimation_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--method", choices=METHODS, default="gibbs", help="inference method (default: gibbs)")
+    _add_fit_options(p)
+
+
+def _add_fit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--units", choices=sorted(UNITS), default="nats", help="units of MI (default: nats)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--components", type=_components, default="auto", metavar="K",
@@ -293,6 +300,27 @@ def build_parser() -> argparse.ArgumentParser:
     est.add_argument("--json", action="store_true", help="print a JSON object instead of the report")
     _add_estimation_options(est)
     est.set_defaults(run=_run_estimate)
+
+    val = sub.add_parser(
+        "validate", help="coverage study of the methods' intervals on toys with known MI",
+        description="Fit every method to REPLICATES data sets of every toy at every sample size and "
+                    "print bias, RMSE, interval widths and empirical coverage (with a 95% Clopper-Pearson "
+                    "band) per toy, N and method. The defaults are a small study of a few minutes.")
+    val.add_argument("--toys", default="gaussian,student", metavar="NAMES",
+                     help=f"comma-separated toys: {', '.join(STUDY_TOYS)} or a bayesmi.toys name "
+                          "(default: gaussian,student)")
+    val.add_argument("--n", default="200", metavar="SIZES", help="comma-separated sample sizes (default: 200)")
+    val.add_argument("--replicates", type=_positive_int, default=20,
+                     help="data sets per toy and size (default: 20)")
+    val.add_argument("--methods", default="gibbs,svi", metavar="METHODS",
+                     help=f"comma-separated methods from {', '.join(METHODS)} (default: gibbs,svi)")
+    val.add_argument("--probs", default="0.68,0.95", metavar="PROBS",
+                     help="comma-separated probabilities of the central intervals scored (default: 0.68,0.95)")
+    val.add_argument("--out", metavar="FILE", help="also write the summary table to this CSV file")
+    val.add_argument("--records", metavar="FILE", help="also write the per-fit records to this CSV file")
+    val.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
+    _add_fit_options(val)
+    val.set_defaults(run=_run_validate)
     return parser
 
 
@@ -324,10 +352,15 @@ def _estimate(x: np.ndarray, y: np.ndarray, args: argparse.Namespace, truth: flo
         except (ValueError, TypeError) as exc:
             raise CLIError(str(exc)) from None
     wall = time.perf_counter() - start
-    for w in caught:
-        if not issubclass(w.category, (ConvergenceWarning, DeprecationWarning)):
-            print(f"{PROG}: warning: {_one_line(str(w.message))}", file=sys.stderr)
+    _print_warnings(caught, ignore=(ConvergenceWarning, DeprecationWarning))
     return result, wall
+
+
+def _print_warnings(caught: list[warnings.WarningMessage], ignore: tuple[type[Warning], ...]) -> None:
+    """Each distinct warning message not of an ``ignore`` category, once, as one stderr line."""
+    messages = [_one_line(str(w.message)) for w in caught if not issubclass(w.category, ignore)]
+    for message in dict.fromkeys(messages):
+        print(f"{PROG}: warning: {message}", file=sys.stderr)
 
 
 def _run_demo(args: argparse.Namespace) -> int:
@@ -359,6 +392,73 @@ def _run_estimate(args: argparse.Namespace) -> int:
     else:
         source = f"{args.file} (x: {args.x}; y: {args.y})"
         print(format_report(result, n=n, source=source, wall_seconds=wall))
+    return 0
+
+
+def _split(text: str, option: str) -> list[str]:
+    """The items of a comma-separated option value; CLIError for an empty item or a repeat."""
+    items = [t.strip() for t in text.split(",")]
+    if not all(items):
+        raise CLIError(f"{option}: empty item in {text!r}")
+    if len(set(items)) != len(items):
+        raise CLIError(f"{option}: an item is listed twice in {text!r}")
+    return items
+
+
+def _parse_list(text: str, option: str, parse: Callable[[str], Any], what: str) -> list[Any]:
+    """``parse`` applied to every item of ``text``; CLIError naming ``what`` was expected."""
+    values = []
+    for item in _split(text, option):
+        try:
+            values.append(parse(item))
+        except (ValueError, argparse.ArgumentTypeError):
+            raise CLIError(f"{option}: expected {what}, got {item!r}") from None
+    return values
+
+
+def _probability(text: str) -> float:
+    p = float(text)
+    if not 0 < p < 1:
+        raise ValueError(text)
+    return p
+
+
+def _check_writable(path: str | None, option: str) -> None:
+    if path is not None and not Path(path).resolve().parent.is_dir():
+        raise CLIError(f"{option}: directory of {path!r} does not exist")
+
+
+def _run_validate(args: argparse.Namespace) -> int:
+    names = _split(args.toys, "--toys")
+    methods = _split(args.methods, "--methods")
+    sizes = _parse_list(args.n, "--n", _positive_int, "a positive integer")
+    probs = _parse_list(args.probs, "--probs", _probability, "a probability in (0, 1)")
+    _check_writable(args.out, "--out")
+    _check_writable(args.records, "--records")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = run_validation(
+                names, sizes=sizes, methods=methods, replicates=args.replicates, probs=probs, seed=args.seed,
+                progress=args.progress, n_components=args.components, num_chains=args.chains,
+                num_warmup=args.warmup, num_samples=args.samples, units=args.units,
+            )
+        except (ValueError, TypeError) as exc:  # run_validation checks every setting before fitting
+            raise CLIError(str(exc)) from None
+    # Single fits' ConvergenceWarnings are silenced by run_validation; its final count is shown.
+    _print_warnings(caught, ignore=(DeprecationWarning,))
+    summary = result.summary()
+    if args.records:
+        result.records.to_csv(args.records, index=False)
+    if args.out:
+        summary.to_csv(args.out, index=False)
+    if args.json:
+        print(summary.to_json(orient="records", indent=2))
+    else:
+        print(f"Coverage study: {len(names)} toy(s) x {len(sizes)} size(s) x {args.replicates} replicates "
+              f"x {len(methods)} method(s) = {len(result.records)} fits; MI in {args.units}, "
+              "coverage band: 95% Clopper-Pearson")
+        print(summary.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     return 0
 
 

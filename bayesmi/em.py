@@ -222,7 +222,7 @@ def fold_masks(key: jax.Array, n: int, n_folds: int) -> jax.Array:
 
 def held_out_log_likelihood(
     z: jax.Array, n_components: int, prior: GMMPrior | None, key: jax.Array, held_out: jax.Array,
-    n_init: int = 3, max_components: int | None = None,
+    n_init: int = 3, max_components: int | None = None, tol: float = 1e-6,
 ) -> np.ndarray:
     """Cross-validated log-likelihood of every row (N,), nats.
 
@@ -230,7 +230,7 @@ def held_out_log_likelihood(
     each row is scored by the fit (best of ``n_init`` starts) to the other
     folds. Folds and starts run as one vmapped batch.
     """
-    fits = _best_start(_fits(z, 1.0 - held_out, n_components, prior, key, n_init, 300, 1e-6,
+    fits = _best_start(_fits(z, 1.0 - held_out, n_components, prior, key, n_init, 300, tol,
                              max_components))
     log_p = jax.vmap(gmm.log_prob, in_axes=(0, None))(fits.params, jnp.asarray(z))  # (F, N)
     return np.asarray(jnp.sum(held_out * log_p, 0))
@@ -246,6 +246,7 @@ def select_components(
     criterion: str = "bic",
     n_folds: int = 2,
     cv_threshold: float = 1.0,
+    tol: float = 1e-5,
 ) -> tuple[int, EMFit, dict[int, float]]:
     """Choose the number of components K = 1, 2, … by ``criterion``.
 
@@ -262,7 +263,9 @@ def select_components(
       well-separated clusters here; the standard-error rule picks 3.
 
     K grows until the score has not improved for ``patience`` consecutive
-    values or ``max_components`` is reached. Returns ``(K, fit, {K: score})``
+    values or ``max_components`` is reached. EM runs until the log-likelihood
+    gains less than ``tol`` nats per row, well below the differences between
+    K that the criteria resolve. Returns ``(K, fit, {K: score})``
     where ``fit`` is the best full-data EM fit with K components.
     """
     if criterion not in CRITERIA:
@@ -276,12 +279,13 @@ def select_components(
     best_k = 1
     for k, subkey in zip(range(1, max_components + 1), jax.random.split(key, max_components)):
         if criterion == "cv":
-            row_scores[k] = held_out_log_likelihood(z, k, prior, subkey, held_out, n_init, max_components)
+            row_scores[k] = held_out_log_likelihood(z, k, prior, subkey, held_out, n_init,
+                                                    max_components, tol)
             scores[k] = -float(row_scores[k].mean())
             gain = row_scores[k] - row_scores[best_k]
             improved = k == 1 or gain.mean() > cv_threshold * gain.std() / np.sqrt(n)
         else:
-            fits[k], _ = fit_em(z, k, prior, subkey, n_init=n_init, max_components=max_components)
+            fits[k], _ = fit_em(z, k, prior, subkey, n_init=n_init, tol=tol, max_components=max_components)
             penalty = np.log(n) if criterion == "bic" else 2.0
             scores[k] = float(-2.0 * fits[k].log_likelihood + n_parameters(k, dim) * penalty)
             improved = scores[k] < scores[best_k]
@@ -290,5 +294,6 @@ def select_components(
         elif k - best_k >= patience:
             break
     if best_k not in fits:  # cross-validation fits folds only; fit the chosen K on all data
-        fits[best_k], _ = fit_em(z, best_k, prior, key, n_init=n_init, max_components=max_components)
+        fits[best_k], _ = fit_em(z, best_k, prior, key, n_init=n_init, tol=tol,
+                                 max_components=max_components)
     return best_k, fits[best_k], scores

@@ -9,24 +9,26 @@ two-block Gibbs sampler alternates
 
 One sweep costs about one likelihood evaluation, against tens of gradient
 evaluations per NUTS iteration on overlapping mixtures. The kernel is a pure
-function on a :class:`GibbsState` pytree (BlackJAX style) and is plugged into
-NumPyro's :class:`~numpyro.infer.MCMC` through :class:`ConjugateGibbs`, so its
-draws flow through the same chains, progress bar and ArviZ path as NUTS.
+function on a :class:`GibbsState` pytree (BlackJAX style); :func:`sample_chains`
+runs vectorised chains with a compiled scan. (Driving the kernel through
+NumPyro's ``MCMC`` recompiled its sampling loop on every run: 4.4 s of XLA
+compilation per fit at N=500, against 0.09 s for the 2400 sweeps themselves.)
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-from numpyro.infer.mcmc import MCMCKernel
+import tqdm
 
 from bayesmi import gmm
 from bayesmi.gmm import GMMParams
 from bayesmi.models import GMMPrior
 
-__all__ = ["GibbsState", "gibbs_step", "ConjugateGibbs"]
+__all__ = ["GibbsState", "gibbs_step", "sample_chains"]
 
 
 class GibbsState(NamedTuple):
@@ -79,35 +81,42 @@ def gibbs_step(state: GibbsState, z: jax.Array, prior: GMMPrior) -> GibbsState:
     return GibbsState(GMMParams(weights / weights.sum(), means, prec_chol), log_likelihood, key)
 
 
-class ConjugateGibbs(MCMCKernel):
-    """NumPyro MCMC kernel running :func:`gibbs_step` on data ``z`` (N, D) with ``prior``.
+#: Progress-bar updates per run (the sweeps between two updates run as one compiled scan).
+PROGRESS_UPDATES = 20
 
-    ``init_params`` given to ``MCMC.run`` are a :class:`GMMParams` (per chain when
-    several chains are run). The sample field is the parameter pytree.
+
+@partial(jax.jit, static_argnames=("prior", "num_sweeps"))
+def _advance(states: GibbsState, z: jax.Array, prior: GMMPrior, num_sweeps: int):
+    """``num_sweeps`` sweeps of every chain (vmapped); returns the final states and the
+    visited parameters and log-likelihoods, leading axes (num_sweeps, chains)."""
+
+    def body(s, _):
+        s = jax.vmap(lambda c: gibbs_step(c, z, prior))(s)
+        return s, (s.params, s.log_likelihood)
+
+    return jax.lax.scan(body, states, None, length=num_sweeps)
+
+
+def sample_chains(
+    z: jax.Array, init: GMMParams, prior: GMMPrior, key: jax.Array,
+    num_warmup: int, num_samples: int, progress: bool = True,
+) -> tuple[GMMParams, jax.Array]:
+    """Run ``init.weights.shape[0]`` chains from ``init`` (leaves (chains, K, ...)).
+
+    Returns the draws after warmup, leaves (chains, num_samples, ...), and each
+    draw's log-likelihood (chains, num_samples) in nats. Sweeps run in
+    :data:`PROGRESS_UPDATES` compiled chunks; rounding the total up to whole
+    chunks only lengthens the warmup.
     """
-
-    sample_field = "params"
-
-    def __init__(self, n_components: int, prior: GMMPrior = GMMPrior()):
-        self.n_components = n_components
-        self.prior = prior
-
-    @property
-    def model(self):
-        return None
-
-    def init(self, rng_key, num_warmup, init_params, model_args, model_kwargs):
-        return GibbsState(init_params, jnp.zeros(rng_key.shape, init_params.means.dtype), rng_key)
-
-    def sample(self, state, model_args, model_kwargs):
-        (z,) = model_args
-        step = lambda s: gibbs_step(s, z, self.prior)  # noqa: E731
-        # NumPyro's "vectorized" chain method hands the kernel a batch of chains.
-        return jax.vmap(step)(state) if state.rng_key.shape else step(state)
-
-    def postprocess_fn(self, args, kwargs):
-        return lambda params: {"weights": params.weights, "means": params.means,
-                               "prec_chol": params.prec_chol}
-
-    def get_diagnostics_str(self, state):
-        return f"loglik {float(state.log_likelihood):.1f}"
+    chains = init.weights.shape[0]
+    total = num_warmup + num_samples
+    chunk = -(-total // min(PROGRESS_UPDATES, total))
+    n_chunks = -(-total // chunk)
+    state = GibbsState(init, jnp.zeros(chains, init.means.dtype), jax.random.split(key, chains))
+    params, log_lik = [], []
+    for _ in tqdm.trange(n_chunks, desc="Gibbs", disable=not progress):
+        state, (p, ll) = _advance(state, z, prior, chunk)
+        params.append(p)
+        log_lik.append(ll)
+    keep = lambda *parts: jnp.swapaxes(jnp.concatenate(parts)[-num_samples:], 0, 1)  # noqa: E731
+    return jax.tree.map(keep, *params), keep(*log_lik)

@@ -11,7 +11,7 @@ the lower Cholesky factor ``L`` of each component's *precision* matrix
 
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -29,7 +29,17 @@ __all__ = [
     "marginal",
     "sample",
     "qmc_normal_points",
+    "expectation",
+    "mc_estimate",
+    "pointwise_mutual_information",
     "mutual_information",
+    "entropy",
+    "kl_divergence",
+    "pointwise_conditional_mutual_information",
+    "conditional_mutual_information",
+    "class_log_likelihoods",
+    "pointwise_categorical_mutual_information",
+    "categorical_mutual_information",
 ]
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
@@ -147,25 +157,127 @@ def qmc_normal_points(dim: int, n_points: int, n_randomizations: int, seed: int)
     return np.stack(reps).astype(np.float32)
 
 
+def expectation(
+    params: GMMParams, integrand: Callable[[jax.Array], jax.Array], base_points: jax.Array
+) -> jax.Array:
+    """Per-randomisation estimates (R,) of ``E_{z ~ params}[integrand(z)]``.
+
+    The expectation is stratified by component, ``Σ_k w_k E_{N_k}[·]``, and each
+    component expectation averages ``integrand`` (points (n, D) -> values (n,),
+    e.g. a log-density ratio in nats) over the shared randomised-QMC normal points
+    ``base_points`` (R, M, D) mapped to that component: common random numbers
+    across posterior draws. Every information quantity here is one such
+    expectation; :func:`mc_estimate` turns the R estimates into a value and
+    standard error.
+    """
+    pts = _component_points(params, base_points)  # (K, R, M, D)
+    values = integrand(pts.reshape(-1, pts.shape[-1])).reshape(pts.shape[:-1])
+    return jnp.einsum("k,kr->r", params.weights, values.mean(-1))
+
+
+def mc_estimate(per_rep: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Mean of R independent randomised-QMC estimates (R,) and its standard error."""
+    return per_rep.mean(), per_rep.std(ddof=1) / jnp.sqrt(per_rep.shape[0])
+
+
+def pointwise_mutual_information(params: GMMParams, dim_x: int, z: jax.Array) -> jax.Array:
+    """``log p(x,y) − log p(x) − log p(y)`` (nats) at points z = (x, y) (N, D): (N,).
+
+    x is the first ``dim_x`` coordinates; the marginals are exact. Its mean under
+    the mixture is I(X;Y).
+    """
+    dim = params.means.shape[-1]
+    px, py = marginal(params, tuple(range(dim_x))), marginal(params, tuple(range(dim_x, dim)))
+    return log_prob(params, z) - log_prob(px, z[:, :dim_x]) - log_prob(py, z[:, dim_x:])
+
+
 def mutual_information(
     params: GMMParams, dim_x: int, base_points: jax.Array
 ) -> tuple[jax.Array, jax.Array]:
     """I(X;Y) in nats of the mixture over z = (x, y), x the first ``dim_x`` coordinates.
 
-    ``I = E_p[log p(x,y) − log p(x) − log p(y)]``, with exact marginals. The
-    expectation is stratified by component, ``I = Σ_k w_k E_{N_k}[·]``, and each
-    component expectation uses the shared randomised-QMC normal points
-    ``base_points`` (R, M, D) — common random numbers across posterior draws.
+    ``I = E_p[log p(x,y) − log p(x) − log p(y)]`` by :func:`expectation` with
+    the randomised-QMC points ``base_points`` (R, M, D). Returns ``(mi, mc_se)``:
+    the estimate and its standard error from the spread of the R randomisations.
+    """
+    pmi = lambda z: pointwise_mutual_information(params, dim_x, z)  # noqa: E731
+    return mc_estimate(expectation(params, pmi, base_points))
 
-    Returns ``(mi, mc_se)``: the estimate and its standard error from the spread
-    of the R randomisations.
+
+def entropy(params: GMMParams, base_points: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Differential entropy ``H = −E_p[log p(z)]`` (nats) and its MC standard error.
+
+    With moment-matched points (:func:`qmc_normal_points`) it is exact for one component.
+    """
+    return mc_estimate(expectation(params, lambda z: -log_prob(params, z), base_points))
+
+
+def kl_divergence(p: GMMParams, q: GMMParams, base_points: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``KL(P‖Q) = E_P[log p(z) − log q(z)]`` (nats) of two mixtures in the same D dims, and its MC s.e.
+
+    ``base_points`` (R, M, D) are mapped to P's components.
+    """
+    return mc_estimate(expectation(p, lambda z: log_prob(p, z) - log_prob(q, z), base_points))
+
+
+def pointwise_conditional_mutual_information(
+    params: GMMParams, dim_x: int, dim_y: int, z: jax.Array
+) -> jax.Array:
+    """``log p(x,y,w) + log p(w) − log p(x,w) − log p(y,w)`` (nats) at points (N, D): (N,).
+
+    The coordinates are x (first ``dim_x``), y (next ``dim_y``) and the conditioning
+    w (the rest, at least one). Its mean under the mixture is I(X;Y|W).
     """
     dim = params.means.shape[-1]
-    x_dims, y_dims = tuple(range(dim_x)), tuple(range(dim_x, dim))
-    px, py = marginal(params, x_dims), marginal(params, y_dims)
-    pts = _component_points(params, base_points)  # (K, R, M, D)
-    flat = pts.reshape(-1, dim)
-    pmi = log_prob(params, flat) - log_prob(px, flat[:, :dim_x]) - log_prob(py, flat[:, dim_x:])
-    per_rep = jnp.einsum("k,kr->r", params.weights, pmi.reshape(pts.shape[:-1]).mean(-1))
-    n_rep = per_rep.shape[0]
-    return per_rep.mean(), per_rep.std(ddof=1) / jnp.sqrt(n_rep)
+    x, y, w = np.arange(dim_x), np.arange(dim_x, dim_x + dim_y), np.arange(dim_x + dim_y, dim)
+    pw, pxw, pyw = (marginal(params, tuple(d)) for d in (w, np.r_[x, w], np.r_[y, w]))
+    return (log_prob(params, z) + log_prob(pw, z[:, w]) - log_prob(pxw, z[:, np.r_[x, w]])
+            - log_prob(pyw, z[:, np.r_[y, w]]))
+
+
+def conditional_mutual_information(
+    params: GMMParams, dim_x: int, dim_y: int, base_points: jax.Array
+) -> tuple[jax.Array, jax.Array]:
+    """I(X;Y|W) in nats of the mixture over (x, y, w) and its MC s.e.; coordinates as in
+    :func:`pointwise_conditional_mutual_information`."""
+    pcmi = lambda z: pointwise_conditional_mutual_information(params, dim_x, dim_y, z)  # noqa: E731
+    return mc_estimate(expectation(params, pcmi, base_points))
+
+
+def class_log_likelihoods(class_params: Sequence[GMMParams], x: jax.Array) -> jax.Array:
+    """``log p(x | y = c)`` of every point (N, D) under each class's mixture: (N, C).
+
+    The classes may have different numbers of components.
+    """
+    return jnp.stack([log_prob(params, x) for params in class_params], axis=-1)
+
+
+def pointwise_categorical_mutual_information(
+    class_probs: jax.Array, class_params: Sequence[GMMParams], x: jax.Array, c: int | jax.Array
+) -> jax.Array:
+    """``log p(x | c) − log Σ_c' p(c') p(x | c')`` (nats) at points x (N, D) of class ``c``: (N,).
+
+    class_probs: (C,) class probabilities p(c); class_params: one mixture p(x | c) per class;
+    c: one class for all points, or the class (N,) of each point.
+    """
+    log_lik = class_log_likelihoods(class_params, x)
+    own = jnp.take_along_axis(log_lik, jnp.broadcast_to(c, x.shape[:1])[:, None], axis=1)[:, 0]
+    return own - logsumexp(log_lik + jnp.log(class_probs), axis=-1)
+
+
+def categorical_mutual_information(
+    class_probs: jax.Array, class_params: Sequence[GMMParams], base_points: jax.Array
+) -> tuple[jax.Array, jax.Array]:
+    """I(X;Y) in nats of a class Y ~ Categorical(class_probs) and x | y = c ~ ``class_params[c]``.
+
+    ``I = Σ_c p(c) E_{p(x|c)}[log p(x|c) − log Σ_c' p(c') p(x|c')]``; every class
+    expectation uses the same points ``base_points`` (R, M, D), so the MC s.e. comes
+    from the R randomisations of the weighted sum.
+    """
+    per_rep = sum(
+        class_probs[c] * expectation(
+            params, lambda x, c=c: pointwise_categorical_mutual_information(class_probs, class_params, x, c),
+            base_points)
+        for c, params in enumerate(class_params)
+    )
+    return mc_estimate(per_rep)

@@ -9,17 +9,18 @@ estimator flows through the same MI and ArviZ code.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache, partial
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import numpyro
+import tqdm
 from numpyro.infer import MCMC, NUTS, SVI, Trace_ELBO, init_to_value
 from numpyro.infer.autoguide import AutoMultivariateNormal
 from numpyro.infer.util import unconstrain_fn
 
-from bayesmi import em
-from bayesmi.gibbs import ConjugateGibbs
+from bayesmi import em, gibbs
 from bayesmi.gmm import GMMParams
 from bayesmi.models import GMMPrior, gmm_model
 
@@ -85,10 +86,11 @@ def run_nuts(
         leaf + init_jitter * jax.random.normal(k, (num_chains,) + leaf.shape, leaf.dtype)
         for leaf, k in zip(leaves, keys)
     ])
-    kernel = NUTS(gmm_model, dense_mass=True, target_accept_prob=0.8)
+    kernel = NUTS(partial(gmm_model, n_components=n_components, prior=prior), dense_mass=True,
+                  target_accept_prob=0.8)
     mcmc = MCMC(kernel, num_warmup=num_warmup, num_samples=num_samples, num_chains=num_chains,
                 chain_method=chain_method or _chain_method(num_chains), progress_bar=progress)
-    mcmc.run(key_run, *model_args, init_params=init_params,
+    mcmc.run(key_run, z, init_params=init_params,
              extra_fields=("diverging", "num_steps", "energy", "accept_prob", "potential_energy",
                            "adapt_state.step_size"))
     samples = mcmc.get_samples(group_by_chain=True)
@@ -118,15 +120,36 @@ def run_gibbs(
     Chains are vectorised: a Gibbs sweep has a fixed cost, so chains advance in
     lock-step without waste. Draws are exact samples of the same posterior as NUTS.
     """
-    key_init, key_run = jax.random.split(key)
     init_params = jax.tree.map(lambda a: jnp.broadcast_to(a, (num_chains,) + a.shape), init)
-    mcmc = MCMC(ConjugateGibbs(n_components, prior), num_warmup=num_warmup, num_samples=num_samples,
-                num_chains=num_chains, chain_method="vectorized", progress_bar=progress)
-    mcmc.run(key_run, z, init_params=init_params, extra_fields=("log_likelihood",))
-    samples = mcmc.get_samples(group_by_chain=True)
-    log_lik = np.asarray(mcmc.get_extra_fields(group_by_chain=True)["log_likelihood"])
-    params = samples if isinstance(samples, GMMParams) else _to_params(samples)
-    return Posterior(params, {"log_likelihood_total": log_lik}, {"num_warmup": num_warmup})
+    params, log_lik = gibbs.sample_chains(z, init_params, prior, key, num_warmup, num_samples, progress)
+    return Posterior(params, {"log_likelihood_total": np.asarray(log_lik)}, {"num_warmup": num_warmup})
+
+
+#: Progress-bar updates of an SVI run (the steps between them run as one compiled scan).
+PROGRESS_UPDATES = 20
+
+
+@lru_cache(maxsize=16)
+def _cached_svi(n_components: int, dim: int, prior: GMMPrior, learning_rate: float, chunk: int):
+    """SVI objects and a compiled ``chunk``-step update, one set per configuration
+    (the guide's shape is fixed by the number of components and the dimension ``dim``).
+
+    Reusing them across calls avoids re-tracing and re-compiling the ELBO for
+    every data set of the same shape. The guide's starting point is read from
+    the returned ``init_values`` dict when ``svi.init`` runs, so each call
+    fills it with its own MAP fit first.
+    """
+    model = partial(gmm_model, n_components=n_components, prior=prior)
+    init_values: dict[str, jax.Array] = {}
+    guide = AutoMultivariateNormal(model, init_loc_fn=init_to_value(values=init_values), init_scale=0.01)
+    svi = SVI(model, guide, numpyro.optim.ClippedAdam(step_size=learning_rate, clip_norm=10.0),
+              Trace_ELBO())
+
+    @jax.jit
+    def advance(state, z):
+        return jax.lax.scan(lambda st, _: svi.update(st, z), state, None, length=chunk)
+
+    return svi, guide, init_values, advance
 
 
 def run_svi(
@@ -147,17 +170,22 @@ def run_svi(
     hence MI); a mean-field guide drops them and misstates the spread of MI.
     The guide is centred at the MAP fit ``init`` to start, so optimisation
     only has to learn the covariance. Draws are independent: one "chain".
+    ``num_steps`` is rounded up to a multiple of the number of progress updates.
     """
     key_fit, key_draw = jax.random.split(key)
-    model_args = (z, n_components, prior)
-    guide = AutoMultivariateNormal(gmm_model, init_loc_fn=init_to_value(values=_sites(init)),
-                                   init_scale=0.01)
-    optim = numpyro.optim.ClippedAdam(step_size=learning_rate, clip_norm=10.0)
-    svi = SVI(gmm_model, guide, optim, Trace_ELBO())
-    result = svi.run(key_fit, num_steps, *model_args, progress_bar=progress)
-    draws = guide.sample_posterior(key_draw, result.params, sample_shape=(num_samples,))
-    losses = np.asarray(result.losses)
-    window = max(num_steps // 10, 1)
+    n_chunks = min(PROGRESS_UPDATES, num_steps)
+    svi, guide, init_values, advance = _cached_svi(n_components, z.shape[1], prior, learning_rate,
+                                                   -(-num_steps // n_chunks))
+    init_values.clear()
+    init_values.update(_sites(init))
+    state = svi.init(key_fit, z)
+    chunks = []
+    for _ in tqdm.trange(n_chunks, desc="SVI", disable=not progress):
+        state, chunk_losses = advance(state, z)
+        chunks.append(chunk_losses)
+    draws = guide.sample_posterior(key_draw, svi.get_params(state), sample_shape=(num_samples,))
+    losses = np.concatenate(chunks)
+    window = max(losses.size // 10, 1)
     tail, previous = losses[-window:].mean(), losses[-2 * window:-window].mean()
     info = {"losses": losses, "relative_loss_change": float(abs(previous - tail) / abs(tail))}
     sites = {name: jnp.asarray(draws[name])[None] for name in ("weights", "means", "prec_chol")}

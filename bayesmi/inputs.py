@@ -28,6 +28,7 @@ from __future__ import annotations
 import numbers
 import operator
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,7 @@ __all__ = [
     "Standardizer",
     "as_2d",
     "prepare_xy",
+    "prepare_variables",
     "TIES_DISTINCT_FRACTION",
     "TIES_MODE_FRACTION",
 ]
@@ -405,39 +407,11 @@ def prepare_xy(
         See :func:`as_2d`; also mismatched lengths, fewer than ``min_samples``
         rows, constant columns, and heavy ties when ``jitter_ties`` is False.
     """
-    try:
-        min_samples = operator.index(min_samples)
-    except TypeError:
-        raise TypeError(f"min_samples must be an integer, got {type(min_samples).__name__}") from None
-    if min_samples < 1:
-        raise ValueError(f"min_samples must be >= 1, got {min_samples}")
-
-    x2 = as_2d(x, "x")
-    y2 = as_2d(y, "y")
-    nx, ny = x2.shape[0], y2.shape[0]
-    if nx != ny:
-        raise ValueError(
-            f"x and y have different lengths: x has {nx} rows, y has {ny}; they must be "
-            f"paired samples of the same length."
-        )
-    n = nx
-    if n < min_samples:
-        raise ValueError(
-            f"x and y have only {n} rows but at least min_samples={min_samples} are "
-            f"required: a Gaussian-mixture fit needs at least ~20 samples to estimate "
-            f"component means and covariances (and many more for a tight MI estimate)."
-        )
-    _check_constant(x2, "x")
-    _check_constant(y2, "y")
-
-    rng = np.random.default_rng(seed)
-    jittered = _handle_ties(x2, "x", jitter_ties, rng)
-    jittered += _handle_ties(y2, "y", jitter_ties, rng)
-
-    x2, st_x = _standardize(x2, "x")
-    y2, st_y = _standardize(y2, "y")
+    (x2, y2), (st_x, st_y), jittered = prepare_variables(
+        {"x": x, "y": y}, min_samples=min_samples, jitter_ties=jitter_ties, seed=seed
+    )
     info = {
-        "n": n,
+        "n": x2.shape[0],
         "dim_x": x2.shape[1],
         "dim_y": y2.shape[1],
         "standardizer_x": st_x,
@@ -445,3 +419,51 @@ def prepare_xy(
         "jittered_columns": jittered,
     }
     return x2, y2, info
+
+
+def prepare_variables(
+    variables: Mapping[str, Any],
+    *,
+    min_samples: int = 20,
+    jitter_ties: bool = True,
+    seed: int | None = 0,
+) -> tuple[list[np.ndarray], list[Standardizer], list[str]]:
+    """Validate and standardise paired variables given as ``{name: array-like (n,) or (n, d)}``.
+
+    The rules are those of :func:`prepare_xy` (which calls this with ``{"x": x, "y": y}``):
+    equal lengths, at least ``min_samples`` rows, no constant column, heavy ties jittered
+    (one generator seeded by ``seed``, variables in order) or an error. Returns the
+    standardised float64 arrays (n, d_j), their :class:`Standardizer` s and the labels of
+    jittered columns (``"name[j]"``).
+    """
+    try:
+        min_samples = operator.index(min_samples)
+    except TypeError:
+        raise TypeError(f"min_samples must be an integer, got {type(min_samples).__name__}") from None
+    if min_samples < 1:
+        raise ValueError(f"min_samples must be >= 1, got {min_samples}")
+
+    arrays = {name: as_2d(a, name) for name, a in variables.items()}
+    names = " and ".join(arrays)
+    rows = {name: a.shape[0] for name, a in arrays.items()}
+    if len(set(rows.values())) > 1:
+        raise ValueError(
+            f"{names} have different lengths: "
+            + ", ".join(f"{name} has {r} rows" for name, r in rows.items())
+            + "; they must be paired samples of the same length."
+        )
+    n = next(iter(rows.values()))
+    if n < min_samples:
+        verb = "has" if len(arrays) == 1 else "have"
+        raise ValueError(
+            f"{names} {verb} only {n} rows but at least min_samples={min_samples} are "
+            f"required: a Gaussian-mixture fit needs at least ~20 samples to estimate "
+            f"component means and covariances (and many more for a tight estimate)."
+        )
+    for name, a in arrays.items():
+        _check_constant(a, name)
+
+    rng = np.random.default_rng(seed)
+    jittered = [col for name, a in arrays.items() for col in _handle_ties(a, name, jitter_ties, rng)]
+    standardised = [_standardize(a, name) for name, a in arrays.items()]
+    return [z for z, _ in standardised], [st for _, st in standardised], jittered

@@ -12,9 +12,10 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from bayesmi import toys
+from bayesmi import MIResult, toys, validation
 from bayesmi.cli import CLIError, column_indices, load_table, main, select_columns
 
 N = 300
@@ -88,6 +89,58 @@ def test_estimate_npy_by_index_json_covers_truth(capsys, npy_file, gaussian_data
     assert lo < res["mean"] < hi
     assert 0 < res["sd"] < 0.1
     assert abs(res["mean"] - truth) < 4 * res["sd"]
+
+
+def test_validate_prints_summary_and_writes_csv(capsys, tmp_path):
+    out, records = tmp_path / "summary.csv", tmp_path / "records.csv"
+    code = main(["validate", "--toys", "gaussian", "--n", str(N), "--replicates", "2", "--methods", "gibbs",
+                 "--probs", "0.5,0.9", "--out", str(out), "--records", str(records), *FAST])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    lines = captured.out.splitlines()
+    assert lines[0].startswith("Coverage study: 1 toy(s) x 1 size(s) x 2 replicates x 1 method(s) = 2 fits")
+    assert "coverage50" in lines[1] and "coverage90_hi" in lines[1] and "frac_converged" in lines[1]
+    assert lines[2].split()[:5] == ["gaussian", str(N), "gibbs", "nats", "2"]
+    (row,) = pd.read_csv(out).to_dict("records")
+    assert row["truth"] == pytest.approx(toys.gaussian(rho=RHO).mi)
+    for label in ("50", "90"):
+        assert 0 <= row[f"coverage{label}_lo"] <= row[f"coverage{label}"] <= row[f"coverage{label}_hi"] <= 1
+    assert row["width50"] < row["width90"]
+    table = pd.read_csv(records)
+    assert table.shape[0] == 2 and list(table["replicate"]) == [0, 1]
+
+
+def test_validate_json(capsys, monkeypatch):
+    def fake_estimate(x, y, *, method, truth, seed, **kwargs):  # skip the fits: this tests the output
+        draws = np.linspace(truth - 0.1, truth + 0.3, 400)[None]
+        return MIResult(draws=draws, idata=None, method=method, truth=truth, converged=method == "gibbs")
+
+    monkeypatch.setattr(validation, "estimate_mi", fake_estimate)
+    code = main(["validate", "--toys", "gaussian,student", "--methods", "gibbs,svi", "--replicates", "3",
+                 "--json", "--no-progress"])
+    captured = capsys.readouterr()
+    assert code == 0
+    assert captured.err.strip() == "bayesmi: warning: 6 of 12 fits did not converge; see the converged and " \
+                                   "problems columns of the records"
+    rows = json.loads(captured.out)
+    assert [(r["toy"], r["method"]) for r in rows] == [
+        ("gaussian", "gibbs"), ("gaussian", "svi"), ("student", "gibbs"), ("student", "svi")]
+    assert all(r["coverage95"] == 1.0 and r["replicates"] == 3 and r["n"] == 200 for r in rows)
+    assert [r["frac_converged"] for r in rows] == [1.0, 0.0, 1.0, 0.0]
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["--toys", "gaussian,nope"], "unknown toy 'nope'"),
+    (["--toys", "gaussian,"], "--toys: empty item"),
+    (["--methods", "gibbs,magic"], "unknown method(s) ['magic']"),
+    (["--methods", "svi,svi"], "listed twice"),
+    (["--n", "200,x"], "--n: expected a positive integer, got 'x'"),
+    (["--n", "0"], "--n: expected a positive integer"),
+    (["--probs", "0.95,1"], "--probs: expected a probability in (0, 1), got '1'"),
+    (["--out", "/no/such/dir/summary.csv"], "--out: directory"),
+])
+def test_validate_errors(capsys, argv, fragment):
+    _assert_error(capsys, ["validate", *argv, "--no-progress"], fragment)
 
 
 def test_csv_without_header_ranges_and_delimiter(tmp_path):
@@ -189,6 +242,9 @@ def test_help_exits_0(capsys):
     assert main(["estimate", "--help"]) == 0
     out = capsys.readouterr().out
     assert "--samples" in out and "--json" in out
+    assert main(["validate", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--replicates" in out and "--methods" in out and "gamma_exp" in out
 
 
 def test_python_dash_m(tmp_path):

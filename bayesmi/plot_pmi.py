@@ -1,0 +1,46 @@
+"""Posterior band of the pointwise-MI distribution (matplotlib)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from bayesmi.information import pointwise_mi
+
+if TYPE_CHECKING:
+    from bayesmi.result import MIResult
+
+__all__ = ["plot_pmi"]
+
+
+def plot_pmi(
+    result: "MIResult", max_draws: int = 200, bins: int = 50, prob: float = 0.9, ax: plt.Axes | None = None
+):
+    """Histogram of the pointwise MI over the data rows, as a posterior band across draws.
+
+    For each of up to ``max_draws`` posterior draws the PMI of every row
+    (:func:`bayesmi.information.pointwise_mi`) is binned on common ``bins``; the figure shows the
+    per-bin posterior median density and its central ``prob`` band, the posterior mean of the
+    rows' average PMI (a plug-in MI) and the posterior mean MI. Returns the matplotlib Figure.
+    """
+    if not 0.0 < prob < 1.0:
+        raise ValueError(f"prob must lie in (0, 1), got {prob}")
+    pmi = pointwise_mi(result, max_draws=max_draws)  # (S, N)
+    edges = np.histogram_bin_edges(pmi, bins=bins)
+    density = np.stack([np.histogram(row, bins=edges, density=True)[0] for row in pmi])
+    lo, mid, hi = np.quantile(density, [(1.0 - prob) / 2.0, 0.5, (1.0 + prob) / 2.0], axis=0)
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.8))
+    ax.fill_between(centres, lo, hi, step="mid", color="C0", alpha=0.3, label=f"{prob:.0%} posterior band")
+    ax.step(centres, mid, where="mid", color="C0", lw=1.2, label="posterior median")
+    ax.axvline(float(pmi.mean()), color="C1", lw=1.5, label=f"mean PMI over rows: {pmi.mean():.3f}")
+    ax.axvline(result.mean, color="k", ls=":", lw=1.5, label=f"posterior mean MI: {result.mean:.3f}")
+    ax.axvline(0.0, color="grey", lw=0.8)
+    ax.set(xlabel=f"pointwise MI log p(x,y)/(p(x)p(y)) [{result.units}]", ylabel="density",
+           title=f"{result.method}: pointwise MI at the {pmi.shape[1]} data rows ({pmi.shape[0]} draws)")
+    ax.legend(fontsize=7)
+    ax.figure.tight_layout()
+    return ax.figure
