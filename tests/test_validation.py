@@ -257,3 +257,15 @@ def test_tiny_real_study():
     assert row["truth"] == pytest.approx(toys.gaussian(rho=0.75).mi)
     assert row["replicates"] == 2 and 0 <= row["coverage95"] <= 1
     assert row["rmse"] >= abs(row["bias"])
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+def test_gibbs_intervals_are_calibrated_on_the_gaussian():
+    """Full-size study (about 5 minutes): on the well-specified Gaussian, the nominal 95% must lie in
+    the 99% Clopper-Pearson band of the empirical coverage of 100 replicates, at N=200 and N=2000."""
+    result = run_validation(["gaussian"], sizes=(200, 2000), methods=("gibbs",), replicates=100,
+                            probs=(0.95,), progress=False, num_samples=500)
+    table = coverage_table(result.records, (0.95,), confidence=0.99)
+    for _, row in table.iterrows():
+        assert row["coverage95_lo"] <= 0.95 <= row["coverage95_hi"], row
