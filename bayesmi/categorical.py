@@ -47,13 +47,14 @@ def _class_codes(labels: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
     if codes.shape[0] != n:
         raise ValueError(f"x and y have different lengths: x has {n} rows, y has {codes.shape[0]} labels; "
                          "they must be paired samples of the same length.")
+    names = classes.tolist()  # Python scalars, for messages
     if classes.size < 2:
-        raise ValueError(f"y has a single class ({classes[0]!r}): I(X;Y) is 0 with one class; "
+        raise ValueError(f"y has a single class ({names[0]!r}): I(X;Y) is 0 with one class; "
                          "categorical MI needs labels of at least 2 classes.")
     counts = np.bincount(codes[:, 0], minlength=classes.size)
     small = np.flatnonzero(counts < MIN_CLASS_SAMPLES)
     if small.size:
-        listed = ", ".join(f"{classes[c]!r} ({counts[c]})" for c in small)
+        listed = ", ".join(f"{names[c]!r} ({counts[c]})" for c in small)
         raise ValueError(f"class(es) {listed} of y have fewer than {MIN_CLASS_SAMPLES} samples, too few to "
                          "fit the class's mixture of x; drop or merge those classes.")
     return codes[:, 0], classes

@@ -7,6 +7,12 @@ A mixture of ``K`` components in ``D`` dimensions is a :class:`GMMParams` with
 the lower Cholesky factor ``L`` of each component's *precision* matrix
 (``Λ = L Lᵀ``), so that a log density needs no matrix solve:
 ``log N(z | μ, Λ⁻¹) = Σ log diag L − ½‖Lᵀ(z − μ)‖² − D/2 log 2π``.
+
+Every information quantity is one expectation under a mixture, computed by
+:func:`expectation` (component-stratified, moment-matched randomised QMC) and
+summarised by :func:`mc_estimate`: mutual information, entropy, KL divergence,
+conditional MI and the MI of a continuous x with a class label, each with its
+pointwise integrand where that is useful on data.
 """
 
 from __future__ import annotations
@@ -112,13 +118,16 @@ def marginal(params: GMMParams, dims: Sequence[int]) -> GMMParams:
 
 
 def _component_points(params: GMMParams, eps: jax.Array) -> jax.Array:
-    """Map standard-normal points (..., D) to every component: (K, ..., D), ``z = μ_k + L_k⁻ᵀ ε``."""
+    """Map standard-normal points (..., D) to every component: (K, ..., D), ``z = μ_k + L_k⁻ᵀ ε``.
+
+    ``L_k⁻¹`` is formed once per component (a D×D triangular solve) and applied to all points
+    by one matrix product: faster than a triangular solve with every point as right-hand side,
+    and that batched solve deadlocked jaxlib 0.10 on CPU for large point sets.
+    """
     flat = eps.reshape(-1, eps.shape[-1])
-
-    def one(mean, chol):
-        return mean + solve_triangular(chol.T, flat.T, lower=False).T
-
-    pts = jax.vmap(one)(params.means, params.prec_chol)
+    eye = jnp.broadcast_to(jnp.eye(eps.shape[-1], dtype=params.prec_chol.dtype), params.prec_chol.shape)
+    inv_chol = solve_triangular(params.prec_chol, eye, lower=True)  # L⁻¹ (K, D, D)
+    pts = params.means[:, None, :] + jnp.einsum("nd,kde->kne", flat, inv_chol)  # rows εᵀ L⁻¹ = (L⁻ᵀ ε)ᵀ
     return pts.reshape((params.means.shape[0],) + eps.shape)
 
 

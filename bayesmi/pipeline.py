@@ -168,7 +168,8 @@ def posterior_quantity(
 @dataclass
 class Integral:
     """Per-draw values (chains, draws) of a quantity in nats, the root-mean-square MC s.e. of one
-    draw's integral, the QMC points per component used, and that s.e. over the posterior sd."""
+    draw's integral, the QMC points per component used, that s.e. over the posterior sd, and the
+    wall time in seconds."""
 
     values: np.ndarray
     mc_se: float
@@ -200,13 +201,14 @@ def integrate(
 
 
 def diagnose(
-    method: str, values: np.ndarray, posts: Sequence[inference.Posterior], label: str = "MI",
-    min_ess_per_chain: int = 100,
+    method: str, values: np.ndarray, posts: Sequence[inference.Posterior], variable: str = "mi",
+    label: str = "MI", min_ess_per_chain: int = 100,
 ) -> tuple[dict[str, Any], list[str]]:
-    """R-hat and ESS of the quantity's draws (chains, draws) and the checks of the inference
-    driver, summed (or worst) over the mixture posteriors ``posts`` it combines.
+    """R-hat and ESS of the draws (chains, draws) of the posterior ``variable`` (``label`` in
+    messages) and the checks of the inference driver, summed (or worst) over the mixture
+    posteriors ``posts`` it combines; a ConvergenceWarning lists any failure.
 
-    Returns the diagnostics and a list of problems (empty when every check passed).
+    Returns the diagnostics (with "problems") and the list of problems (empty when all passed).
     """
     chains = values.shape[0]
     # R-hat compares chains; SVI's independent draws form one "chain", so it has none.
@@ -237,7 +239,7 @@ def diagnose(
         if change > 1e-3:
             problems.append(f"ELBO still changing by {change:.1e} (relative) over the last 10% of steps")
     if problems:
-        warn_not_converged(problems, method)
+        warn_not_converged(problems, method, variable, label)
     diag["problems"] = problems
     return diag, problems
 
@@ -333,7 +335,7 @@ def result_fields(
     (without its trailing "_"). ``diagnostics`` adds estimator-specific entries.
     """
     posts = [fit.posterior for fit, _ in fits.values()]
-    diag, problems = diagnose(options.method, values, posts, label=long_name)
+    diag, problems = diagnose(options.method, values, posts, variable, long_name)
     timings: dict[str, float] = {}
     if list(fits) == [""]:
         fit = fits[""][0]
@@ -350,9 +352,9 @@ def result_fields(
     timings[variable] = integral.seconds
     diag.update(mc_points=integral.n_points, mc_se_over_sd=integral.mc_se_over_sd, timings=timings, **diagnostics)
     draws = to_units(values, units)
-    idata = inference_data({variable: (draws, long_name)}, {p: (fit.posterior, names) for p, (fit, names) in fits.items()},
-                           observed, units, coords=coords, log_likelihood=log_likelihood,
-                           extra_posterior=extra_posterior)
+    mixtures = {prefix: (fit.posterior, names) for prefix, (fit, names) in fits.items()}
+    idata = inference_data({variable: (draws, long_name)}, mixtures, observed, units, coords=coords,
+                           log_likelihood=log_likelihood, extra_posterior=extra_posterior)
     return dict(draws=draws, idata=idata, method=options.method, units=units, mc_se=to_units(integral.mc_se, units),
                 diagnostics=diag, converged=not problems, truth=None if truth is None else to_units(truth, units))
 

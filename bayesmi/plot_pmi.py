@@ -16,20 +16,22 @@ __all__ = ["plot_pmi"]
 
 
 def plot_pmi(
-    result: "MIResult", max_draws: int = 200, bins: int = 50, prob: float = 0.9, ax: plt.Axes | None = None
+    result: "MIResult", max_draws: int = 200, bins: int = 50, prob: float = 0.9, tail: float = 0.005,
+    ax: plt.Axes | None = None,
 ):
     """Histogram of the pointwise MI over the data rows, as a posterior band across draws.
 
     For each of up to ``max_draws`` posterior draws the PMI of every row
-    (:func:`bayesmi.information.pointwise_mi`) is binned on common ``bins``; the figure shows the
-    per-bin posterior median density and its central ``prob`` band, the posterior mean of the
-    rows' average PMI (a plug-in MI) and the posterior mean MI. Returns the matplotlib Figure.
+    (:func:`bayesmi.information.pointwise_mi`) is binned on common ``bins`` spanning all but the
+    ``tail`` fraction of values at either end (density = fraction of all rows per unit PMI); the
+    figure shows the per-bin posterior median and central ``prob`` band, the rows' average PMI
+    (a plug-in MI, averaged over draws) and the posterior mean MI. Returns the matplotlib Figure.
     """
     if not 0.0 < prob < 1.0:
         raise ValueError(f"prob must lie in (0, 1), got {prob}")
     pmi = pointwise_mi(result, max_draws=max_draws)  # (S, N)
-    edges = np.histogram_bin_edges(pmi, bins=bins)
-    density = np.stack([np.histogram(row, bins=edges, density=True)[0] for row in pmi])
+    edges = np.histogram_bin_edges(pmi, bins=bins, range=tuple(np.quantile(pmi, [tail, 1.0 - tail])))
+    density = np.stack([np.histogram(row, bins=edges)[0] for row in pmi]) / (pmi.shape[1] * np.diff(edges))
     lo, mid, hi = np.quantile(density, [(1.0 - prob) / 2.0, 0.5, (1.0 + prob) / 2.0], axis=0)
     centres = 0.5 * (edges[1:] + edges[:-1])
     if ax is None:

@@ -249,11 +249,11 @@ class MIMatrix:
                 f"[{mean.min():.4f}, {mean.max():.4f}] {self.units})")
 
 
-def warn_not_converged(problems: list[str], method: str) -> None:
-    """Issue one visible ConvergenceWarning listing what failed."""
+def warn_not_converged(problems: list[str], method: str, variable: str = "mi", label: str = "MI") -> None:
+    """Issue one visible ConvergenceWarning listing what failed for the posterior ``variable`` (``label``)."""
     warnings.warn(
-        f"{method}: the MI posterior may be unreliable: " + "; ".join(problems)
-        + ". Inspect result.diagnostics and az.plot_trace(result.idata, var_names=['mi']); "
+        f"{method}: the {label} posterior may be unreliable: " + "; ".join(problems)
+        + f". Inspect result.diagnostics and az.plot_trace(result.idata, var_names=[{variable!r}]); "
         "more warmup/samples or a different number of components may help.",
         ConvergenceWarning,
         stacklevel=3,
