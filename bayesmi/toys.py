@@ -38,6 +38,8 @@ __all__ = [
     "gamma_exponential",
     "gaussian",
     "gaussian_mi",
+    "gaussian_kl",
+    "gaussian_cmi",
     "gaussian_pairs",
     "get",
     "independent",
@@ -147,6 +149,29 @@ def gaussian_mi(cov: ArrayLike, dim_x: int) -> float:
     dx = _integer(dim_x, "dim_x", 1, a.shape[0] - 1)
     mi = 0.5 * (_logdet(a[:dx, :dx]) + _logdet(a[dx:, dx:]) - _logdet(a))
     return max(mi, 0.0)  # clip rounding below the bound I >= 0
+
+
+def gaussian_kl(mean_p: ArrayLike, cov_p: ArrayLike, mean_q: ArrayLike, cov_q: ArrayLike) -> float:
+    """KL(N(mean_p, cov_p) ‖ N(mean_q, cov_q)) in nats."""
+    mp, mq = np.asarray(mean_p, float), np.asarray(mean_q, float)
+    cp, cq = np.asarray(cov_p, float), np.asarray(cov_q, float)
+    inv_q = np.linalg.inv(cq)
+    diff = mq - mp
+    return float(0.5 * (np.trace(inv_q @ cp) + diff @ inv_q @ diff - len(mp)
+                        + np.linalg.slogdet(cq)[1] - np.linalg.slogdet(cp)[1]))
+
+
+def gaussian_cmi(cov: ArrayLike, dim_x: int, dim_y: int) -> float:
+    """I(X;Y|Z) in nats of a joint normal over (x, y, z) with covariance ``cov``:
+    ½ log(det Σ_xz det Σ_yz / (det Σ_z det Σ_xyz)); z is what follows the first dim_x + dim_y coordinates."""
+    cov = np.asarray(cov, float)
+    dim = cov.shape[0]
+    x, y, z = np.arange(dim_x), np.arange(dim_x, dim_x + dim_y), np.arange(dim_x + dim_y, dim)
+
+    def logdet(idx: np.ndarray) -> float:
+        return np.linalg.slogdet(cov[np.ix_(idx, idx)])[1]
+
+    return float(0.5 * (logdet(np.r_[x, z]) + logdet(np.r_[y, z]) - logdet(z) - logdet(np.arange(dim))))
 
 
 def _student_t_correction(dof: float, dim_x: int, dim_y: int) -> float:

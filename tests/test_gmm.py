@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from scipy.stats import multivariate_normal
 
 from bayesmi import gmm, toys
-from bayesmi.toys import gaussian_mi
+from bayesmi.toys import gaussian_cmi, gaussian_kl, gaussian_mi
 
 
 def random_mixture(rng: np.random.Generator, k: int, dim: int) -> gmm.GMMParams:
@@ -141,25 +141,6 @@ def gaussian(rng: np.random.Generator, dim: int, shift: float = 0.0) -> tuple[np
 
 def single(mean: np.ndarray, cov: np.ndarray) -> gmm.GMMParams:
     return gmm.from_covariances(jnp.ones(1), jnp.asarray(mean[None], jnp.float32), jnp.asarray(cov[None], jnp.float32))
-
-
-def gaussian_kl(mp, cp, mq, cq) -> float:
-    """KL(N(mp, cp) ‖ N(mq, cq)) in nats."""
-    inv_q = np.linalg.inv(cq)
-    diff = mq - mp
-    return 0.5 * (np.trace(inv_q @ cp) + diff @ inv_q @ diff - len(mp)
-                  + np.linalg.slogdet(cq)[1] - np.linalg.slogdet(cp)[1])
-
-
-def gaussian_cmi(cov: np.ndarray, dim_x: int, dim_y: int) -> float:
-    """I(X;Y|Z) = ½ log(det Σ_xz det Σ_yz / (det Σ_z det Σ_xyz)) of a Gaussian over (x, y, z)."""
-    dim = cov.shape[0]
-    x, y, z = np.arange(dim_x), np.arange(dim_x, dim_x + dim_y), np.arange(dim_x + dim_y, dim)
-
-    def logdet(idx):
-        return np.linalg.slogdet(cov[np.ix_(idx, idx)])[1]
-
-    return 0.5 * (logdet(np.r_[x, z]) + logdet(np.r_[y, z]) - logdet(z) - logdet(np.arange(dim)))
 
 
 def test_expectation_of_a_linear_integrand_is_the_mixture_mean():

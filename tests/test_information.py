@@ -9,30 +9,13 @@ from scipy import stats
 
 import bayesmi
 from bayesmi import toys
+from bayesmi.toys import gaussian_cmi, gaussian_kl
 
 FAST = dict(num_samples=500, num_warmup=300, progress=False)
 
 
 def gaussian_entropy(cov: np.ndarray) -> float:
     return 0.5 * np.linalg.slogdet(2 * np.pi * np.e * np.atleast_2d(cov))[1]
-
-
-def gaussian_kl(mp, cp, mq, cq) -> float:
-    inv_q = np.linalg.inv(cq)
-    diff = mq - mp
-    return 0.5 * (np.trace(inv_q @ cp) + diff @ inv_q @ diff - len(mp)
-                  + np.linalg.slogdet(cq)[1] - np.linalg.slogdet(cp)[1])
-
-
-def gaussian_cmi(cov: np.ndarray, dim_x: int, dim_y: int) -> float:
-    """½ log(det Σ_xz det Σ_yz / (det Σ_z det Σ_xyz)) for (x, y, z) ~ N(·, cov)."""
-    dim = cov.shape[0]
-    x, y, z = np.arange(dim_x), np.arange(dim_x, dim_x + dim_y), np.arange(dim_x + dim_y, dim)
-
-    def logdet(idx):
-        return np.linalg.slogdet(cov[np.ix_(idx, idx)])[1]
-
-    return 0.5 * (logdet(np.r_[x, z]) + logdet(np.r_[y, z]) - logdet(z) - logdet(np.arange(dim)))
 
 
 SCALED_COV = np.array([[9.0, 0.24], [0.24, 0.04]])  # sds 3 and 0.2, correlation 0.4
