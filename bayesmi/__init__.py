@@ -6,7 +6,7 @@
 >>> res.mean, res.sd, res.interval(0.95)                       # doctest: +SKIP
 """
 
-from bayesmi import discrete, toys
+from bayesmi import discrete, interpret, toys
 from bayesmi.compare import Comparison, compare
 from bayesmi.estimate import estimate_mi
 from bayesmi.information import estimate_cmi, estimate_entropy, estimate_kl, pointwise_mi
@@ -17,6 +17,6 @@ from bayesmi.result import ConvergenceWarning, InfoResult, MIMatrix, MIResult
 __all__ = [
     "estimate_mi", "estimate_entropy", "estimate_kl", "estimate_cmi", "pointwise_mi", "compare", "Comparison", "MIResult", "InfoResult", "MIMatrix", "GMMPrior",
     "ConvergenceWarning", "TiesWarning",
-    "discrete", "toys",
+    "discrete", "interpret", "toys",
 ]
 __version__ = "0.1.0"

@@ -29,7 +29,7 @@ from bayesmi.gmm import GMMParams
 from bayesmi.models import GMMPrior
 
 __all__ = ["EMFit", "fit_em", "refit_em", "held_out_log_likelihood", "fold_masks", "select_components",
-           "n_parameters", "ML_COVARIANCE_FLOOR"]
+           "fit_em_batch", "select_components_batch", "n_parameters", "ML_COVARIANCE_FLOOR"]
 
 
 class EMFit(NamedTuple):
@@ -72,7 +72,7 @@ def _m_step(z: jax.Array, resp: jax.Array, prior: GMMPrior | None, active: jax.A
         kappa = prior.mean_shrinkage
         shift = zbar - prior.mean
         means = (nk[:, None] * zbar + kappa * prior.mean) / (nk[:, None] + kappa)
-        rate = jnp.eye(dim) / active.sum() ** (2.0 / dim)  # prior.rate_matrix with a traced K
+        rate = prior.rate_matrix(active.sum(), dim)
         covs = (
             rate
             + (kappa * nk / (kappa + nk))[:, None, None] * shift[:, :, None] * shift[:, None, :]
@@ -136,10 +136,14 @@ def _fit_from_kmeanspp(z, weights, key, active, prior, max_iter, tol) -> EMFit:
 
 @partial(jax.jit, static_argnums=(3, 5, 6, 7))
 def _fit_em_batch(z, weights, active, prior, key, n_init, max_iter, tol) -> EMFit:
-    """EM from ``n_init`` starts for every row of ``weights`` (F, N): leaves lead with (F, n_init)."""
+    """EM from ``n_init`` starts for every row of ``weights`` (F, N): leaves lead with (F, n_init).
+
+    ``z`` is one data set (N, D) shared by every row, or one per row (F, N, D).
+    """
     keys = jax.random.split(key, (weights.shape[0], n_init))
-    fit = partial(_fit_from_kmeanspp, z, active=active, prior=prior, max_iter=max_iter, tol=tol)
-    return jax.vmap(lambda w, ks: jax.vmap(lambda k: fit(w, k))(ks))(weights, keys)
+    fit = partial(_fit_from_kmeanspp, active=active, prior=prior, max_iter=max_iter, tol=tol)
+    starts = lambda zf, w, ks: jax.vmap(lambda k: fit(zf, w, k))(ks)  # noqa: E731
+    return jax.vmap(starts, in_axes=(0 if z.ndim == 3 else None, 0, 0))(z, weights, keys)
 
 
 @partial(jax.jit, static_argnums=(0,))
@@ -236,6 +240,56 @@ def held_out_log_likelihood(
     return np.asarray(jnp.sum(held_out * log_p, 0))
 
 
+def _information_criterion(log_likelihood, n_components: int, dim: int, n, criterion: str):
+    """BIC or AIC (lower is better) of a fit with total log-likelihood (nats) on n rows."""
+    penalty = np.log(n) if criterion == "bic" else 2.0
+    return -2.0 * log_likelihood + n_parameters(n_components, dim) * penalty
+
+
+def fit_em_batch(
+    z: jax.Array, mask: jax.Array, n_components: int, prior: GMMPrior | None, key: jax.Array,
+    n_init: int = 4, tol: float = 1e-5, max_components: int | None = None,
+) -> EMFit:
+    """:func:`fit_em` for a batch of data sets z (F, N, D) with row masks (F, N) (1 for a set's
+    rows, 0 for padding), vmapped over sets and starts: the best start of each, leaves (F, ...)."""
+    return _best_start(_fits(z, mask, n_components, prior, key, n_init, 300, tol, max_components))
+
+
+def select_components_batch(
+    z: jax.Array,
+    mask: jax.Array,
+    prior: GMMPrior | None,
+    key: jax.Array,
+    max_components: int = 10,
+    n_init: int = 4,
+    patience: int = 2,
+    criterion: str = "bic",
+    tol: float = 1e-4,
+) -> tuple[np.ndarray, dict[int, EMFit], np.ndarray]:
+    """:func:`select_components` by BIC or AIC for a batch of data sets in one vmapped program.
+
+    z: (F, N, D); mask: (F, N), 1 for a set's rows and 0 for padding. K grows until no set
+    has improved for ``patience`` values or ``max_components`` is reached. A vmapped EM runs
+    until its slowest set converges, so each K is compiled with exactly K slots and EM stops
+    at a gain below ``tol`` = 1e-4 nats per row: at N = 5000 that is 0.5 nats in all, against
+    a BIC penalty of log(N)/2 ≈ 4 nats per parameter, and on overlapping components it cuts
+    the iterations from ~90 to ~20 (measured on 20 Gaussian pairs). Returns the chosen
+    K (F,), the best-start EM fits for every K tried ({K: EMFit with leaves (F, ...)}) and the
+    scores (F, K tried), inf where not tried.
+    """
+    if criterion not in ("bic", "aic"):
+        raise ValueError(f"batched selection supports 'bic' and 'aic', got {criterion!r}")
+    n, dim = np.asarray(mask).sum(1), z.shape[-1]
+    fits: dict[int, EMFit] = {}
+    scores = np.full((z.shape[0], max_components), np.inf)
+    for k, subkey in zip(range(1, max_components + 1), jax.random.split(key, max_components)):
+        fits[k] = fit_em_batch(z, mask, k, prior, subkey, n_init, tol)
+        scores[:, k - 1] = _information_criterion(np.asarray(fits[k].log_likelihood), k, dim, n, criterion)
+        if k - (np.argmin(scores, 1) + 1).max() >= patience:
+            break
+    return np.argmin(scores, 1) + 1, fits, scores
+
+
 def select_components(
     z: jax.Array,
     prior: GMMPrior | None,
@@ -286,8 +340,7 @@ def select_components(
             improved = k == 1 or gain.mean() > cv_threshold * gain.std() / np.sqrt(n)
         else:
             fits[k], _ = fit_em(z, k, prior, subkey, n_init=n_init, tol=tol, max_components=max_components)
-            penalty = np.log(n) if criterion == "bic" else 2.0
-            scores[k] = float(-2.0 * fits[k].log_likelihood + n_parameters(k, dim) * penalty)
+            scores[k] = float(_information_criterion(fits[k].log_likelihood, k, dim, n, criterion))
             improved = scores[k] < scores[best_k]
         if improved:
             best_k = k

@@ -28,7 +28,7 @@ from bayesmi import gmm
 from bayesmi.gmm import GMMParams
 from bayesmi.models import GMMPrior
 
-__all__ = ["GibbsState", "gibbs_step", "sample_chains"]
+__all__ = ["GibbsState", "gibbs_step", "sample_batch", "sample_chains"]
 
 
 class GibbsState(NamedTuple):
@@ -53,13 +53,26 @@ def _sample_prec_chol(key: jax.Array, dof: jax.Array, rate: jax.Array) -> jax.Ar
     return scale_chol @ bartlett
 
 
-def gibbs_step(state: GibbsState, z: jax.Array, prior: GMMPrior) -> GibbsState:
-    """One sweep: assignments given parameters, then parameters given assignments."""
+def gibbs_step(state: GibbsState, z: jax.Array, mask: jax.Array, prior: GMMPrior) -> GibbsState:
+    """One sweep: assignments given parameters, then parameters given assignments.
+
+    z: (N, D) data; mask: (N,) 1 for rows that belong to the data set, 0 for padding (so data
+    sets of different sizes can share one batched program). Components of weight exactly 0
+    are inactive padding (so mixtures with different K can share one program): they receive
+    no rows and keep weight 0, and the prior is that of the active components alone.
+    """
     key, key_c, key_w, key_prec, key_mean = jax.random.split(state.rng_key, 5)
     k, dim = state.params.means.shape
+    active = state.params.weights > 0
     comp = gmm.component_log_prob(state.params, z)  # (N, K)
-    log_likelihood = jax.nn.logsumexp(comp, -1).sum()
-    assign = jax.nn.one_hot(jax.random.categorical(key_c, comp), k, dtype=z.dtype)  # (N, K)
+    log_norm = jax.nn.logsumexp(comp, -1, keepdims=True)
+    log_likelihood = jnp.sum(mask * log_norm[:, 0])
+    # Assignment by inverse CDF: one uniform per row (Gumbel-max would draw K per row, 3x slower
+    # here). Scaling u by the computed total keeps rounding from ever picking an inactive component.
+    cdf = jnp.cumsum(jnp.exp(comp - log_norm), -1)
+    u = jax.random.uniform(key_c, (z.shape[0], 1), z.dtype) * cdf[:, -1:]
+    labels = jnp.sum(cdf[:, :-1] < u, -1)
+    assign = jax.nn.one_hot(labels, k, dtype=z.dtype) * mask[:, None]  # (N, K)
 
     counts = assign.sum(0)
     safe = jnp.maximum(counts, 1.0)
@@ -68,7 +81,7 @@ def gibbs_step(state: GibbsState, z: jax.Array, prior: GMMPrior) -> GibbsState:
     scatter = jnp.einsum("nk,kni,knj->kij", assign, centred, centred)
     kappa, m0 = prior.mean_shrinkage, prior.mean
     shift = zbar - m0
-    rate = (prior.rate_matrix(k, dim) + scatter
+    rate = (prior.rate_matrix(active.sum(), dim) + scatter
             + (kappa * counts / (kappa + counts))[:, None, None] * shift[:, :, None] * shift[:, None, :])
     prec_chol = _sample_prec_chol(key_prec, prior.dof(dim) + counts, rate)
     post_mean = (kappa * m0 + counts[:, None] * zbar) / (kappa + counts)[:, None]
@@ -76,8 +89,9 @@ def gibbs_step(state: GibbsState, z: jax.Array, prior: GMMPrior) -> GibbsState:
     # μ = m + ((κ+n)Λ)^(-1/2) ε, with L⁻ᵀ as the square root of Λ⁻¹.
     shift_mean = jax.scipy.linalg.solve_triangular(jnp.swapaxes(prec_chol, -1, -2), eps, lower=False)[..., 0]
     means = post_mean + shift_mean / jnp.sqrt(kappa + counts)[:, None]
+    # The active entries of a Dirichlet draw, renormalised, are Dirichlet on the active ones.
     weights = jax.random.dirichlet(key_w, prior.weight_concentration + counts)
-    weights = jnp.maximum(weights, jnp.finfo(z.dtype).tiny)
+    weights = jnp.where(active, jnp.maximum(weights, jnp.finfo(z.dtype).tiny), 0.0)
     return GibbsState(GMMParams(weights / weights.sum(), means, prec_chol), log_likelihood, key)
 
 
@@ -86,37 +100,54 @@ PROGRESS_UPDATES = 20
 
 
 @partial(jax.jit, static_argnames=("prior", "num_sweeps"))
-def _advance(states: GibbsState, z: jax.Array, prior: GMMPrior, num_sweeps: int):
-    """``num_sweeps`` sweeps of every chain (vmapped); returns the final states and the
-    visited parameters and log-likelihoods, leading axes (num_sweeps, chains)."""
+def _advance(states: GibbsState, z: jax.Array, mask: jax.Array, prior: GMMPrior, num_sweeps: int):
+    """``num_sweeps`` sweeps of every chain of every data set (vmapped twice); states have
+    leaves (sets, chains, ...), z (sets, N, D), mask (sets, N). Returns the final states and
+    the visited parameters and log-likelihoods, leading axes (num_sweeps, sets, chains)."""
+    step = jax.vmap(jax.vmap(gibbs_step, in_axes=(0, None, None, None)), in_axes=(0, 0, 0, None))
 
     def body(s, _):
-        s = jax.vmap(lambda c: gibbs_step(c, z, prior))(s)
+        s = step(s, z, mask, prior)
         return s, (s.params, s.log_likelihood)
 
     return jax.lax.scan(body, states, None, length=num_sweeps)
+
+
+def sample_batch(
+    z: jax.Array, mask: jax.Array, init: GMMParams, prior: GMMPrior, key: jax.Array,
+    num_warmup: int, num_samples: int, progress: bool = True,
+) -> tuple[GMMParams, jax.Array]:
+    """Gibbs chains for a batch of data sets in one compiled program.
+
+    z: (sets, N, D), mask: (sets, N) (0 marks padding rows of a shorter set), init: leaves
+    (sets, chains, K, ...), every set with the same K. Returns the draws after warmup, leaves
+    (sets, chains, num_samples, ...), and each draw's log-likelihood (sets, chains, num_samples)
+    in nats. Sweeps run in :data:`PROGRESS_UPDATES` compiled chunks; rounding the total up to
+    whole chunks only lengthens the warmup.
+    """
+    sets, chains = init.weights.shape[:2]
+    total = num_warmup + num_samples
+    chunk = -(-total // min(PROGRESS_UPDATES, total))
+    n_chunks = -(-total // chunk)
+    keys = jax.random.split(key, sets * chains).reshape(sets, chains)
+    state = GibbsState(init, jnp.zeros((sets, chains), init.means.dtype), keys)
+    params, log_lik = [], []
+    for _ in tqdm.trange(n_chunks, desc="Gibbs", disable=not progress):
+        state, (p, ll) = _advance(state, z, mask, prior, chunk)
+        params.append(p)
+        log_lik.append(ll)
+    keep = lambda *parts: jnp.moveaxis(jnp.concatenate(parts)[-num_samples:], 0, 2)  # noqa: E731
+    return jax.tree.map(keep, *params), keep(*log_lik)
 
 
 def sample_chains(
     z: jax.Array, init: GMMParams, prior: GMMPrior, key: jax.Array,
     num_warmup: int, num_samples: int, progress: bool = True,
 ) -> tuple[GMMParams, jax.Array]:
-    """Run ``init.weights.shape[0]`` chains from ``init`` (leaves (chains, K, ...)).
-
-    Returns the draws after warmup, leaves (chains, num_samples, ...), and each
-    draw's log-likelihood (chains, num_samples) in nats. Sweeps run in
-    :data:`PROGRESS_UPDATES` compiled chunks; rounding the total up to whole
-    chunks only lengthens the warmup.
-    """
-    chains = init.weights.shape[0]
-    total = num_warmup + num_samples
-    chunk = -(-total // min(PROGRESS_UPDATES, total))
-    n_chunks = -(-total // chunk)
-    state = GibbsState(init, jnp.zeros(chains, init.means.dtype), jax.random.split(key, chains))
-    params, log_lik = [], []
-    for _ in tqdm.trange(n_chunks, desc="Gibbs", disable=not progress):
-        state, (p, ll) = _advance(state, z, prior, chunk)
-        params.append(p)
-        log_lik.append(ll)
-    keep = lambda *parts: jnp.swapaxes(jnp.concatenate(parts)[-num_samples:], 0, 1)  # noqa: E731
-    return jax.tree.map(keep, *params), keep(*log_lik)
+    """Run ``init.weights.shape[0]`` chains on one data set z (N, D) from ``init`` (leaves
+    (chains, K, ...)): :func:`sample_batch` with one set. Returns draws with leaves
+    (chains, num_samples, ...) and their log-likelihoods (chains, num_samples) in nats."""
+    mask = jnp.ones((1, z.shape[0]), z.dtype)
+    params, log_lik = sample_batch(z[None], mask, jax.tree.map(lambda a: a[None], init), prior, key,
+                                   num_warmup, num_samples, progress)
+    return jax.tree.map(lambda a: a[0], (params, log_lik))

@@ -33,6 +33,7 @@ __all__ = [
     "covariances",
     "from_covariances",
     "marginal",
+    "pad_components",
     "sample",
     "qmc_normal_points",
     "expectation",
@@ -115,6 +116,20 @@ def marginal(params: GMMParams, dims: Sequence[int]) -> GMMParams:
     idx = np.asarray(dims)
     covs = covariances(params)[:, idx[:, None], idx[None, :]]
     return from_covariances(params.weights, params.means[:, idx], covs)
+
+
+def pad_components(params: GMMParams, n_components: int) -> GMMParams:
+    """The same mixture with ``n_components`` ≥ K slots: the added components have weight 0
+    (they contribute nothing to any density or expectation), mean 0 and unit precision.
+    Leaves may carry leading batch axes."""
+    extra = n_components - params.weights.shape[-1]
+    if extra < 0:
+        raise ValueError(f"cannot pad a {params.weights.shape[-1]}-component mixture to {n_components}")
+    lead, dim = params.weights.shape[:-1], params.means.shape[-1]
+    eye = jnp.broadcast_to(jnp.eye(dim, dtype=params.prec_chol.dtype), lead + (extra, dim, dim))
+    return GMMParams(jnp.concatenate([params.weights, jnp.zeros(lead + (extra,), params.weights.dtype)], -1),
+                     jnp.concatenate([params.means, jnp.zeros(lead + (extra, dim), params.means.dtype)], -2),
+                     jnp.concatenate([params.prec_chol, eye], -3))
 
 
 def _component_points(params: GMMParams, eps: jax.Array) -> jax.Array:

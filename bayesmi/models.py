@@ -45,7 +45,7 @@ class GMMPrior:
     def dof(self, dim: int) -> float:
         return dim + self.dof_offset
 
-    def rate_matrix(self, n_components: int, dim: int) -> jax.Array:
+    def rate_matrix(self, n_components: int | jax.Array, dim: int) -> jax.Array:
         """Wishart rate (inverse scale) of the precisions, also the inverse-Wishart scale of Σ_k."""
         return jnp.eye(dim) / n_components ** (2.0 / dim)
 

@@ -167,37 +167,56 @@ def posterior_quantity(
 
 @dataclass
 class Integral:
-    """Per-draw values (chains, draws) of a quantity in nats, the root-mean-square MC s.e. of one
-    draw's integral, the QMC points per component used, that s.e. over the posterior sd, and the
-    wall time in seconds."""
+    """Per-draw values (*batch, chains, draws) of a quantity in nats, the root-mean-square MC s.e.
+    of one draw's integral, the QMC points per component used, that s.e. over the posterior sd,
+    and the wall time in seconds. With batch axes (separate posteriors, e.g. the cells of a
+    matrix) ``mc_se``, ``n_points`` and ``mc_se_over_sd`` are arrays of the batch shape."""
 
     values: np.ndarray
-    mc_se: float
-    n_points: int
-    mc_se_over_sd: float
+    mc_se: float | np.ndarray
+    n_points: int | np.ndarray
+    mc_se_over_sd: float | np.ndarray
     seconds: float
 
 
 def integrate(
     quantity: Callable[..., tuple[jax.Array, jax.Array]], draws: tuple, static: tuple, options: FitOptions,
-    seed: int, label: str = "MI",
+    seed: int, label: str = "MI", n_batch: int = 0,
 ) -> Integral:
     """:func:`posterior_quantity`, multiplying the points by 4 (up to twice) until the MC s.e. is
-    at most ``MC_SE_TARGET`` × the posterior sd; warns (naming ``label``) if it stays above."""
+    at most ``MC_SE_TARGET`` × the posterior sd; warns (naming ``label``) if it stays above.
+
+    The leaves of ``draws`` lead with ``n_batch`` batch axes, then (chains, draws); each posterior
+    of the batch gets more points only while it misses the target itself.
+    """
     start = time.perf_counter()
-    n_points = options.mc_points
-    for _ in range(3):
-        values, se = posterior_quantity(quantity, draws, static, n_points=n_points,
-                                        n_randomizations=options.mc_randomizations, seed=seed)
-        mc_se = float(np.sqrt(np.mean(se**2)))
-        if mc_se <= MC_SE_TARGET * np.std(values) or n_points >= 16 * options.mc_points:
+    batch = jax.tree.leaves(draws)[0].shape[:n_batch]
+    flat = jax.tree.map(lambda a: a.reshape((-1,) + a.shape[n_batch:]), draws)  # one batch axis
+    values = se = None
+    todo = np.arange(int(np.prod(batch)))
+    n_points = np.full(todo.size, options.mc_points)
+    for points in (options.mc_points, 4 * options.mc_points, 16 * options.mc_points):
+        part = jax.tree.map(lambda a: a[todo], flat)
+        v, e = posterior_quantity(quantity, part, static, n_lead=3, n_points=points,
+                                  n_randomizations=options.mc_randomizations, seed=seed)
+        if values is None:
+            values, se = np.array(v), np.array(e)
+        else:
+            values[todo], se[todo] = v, e
+        n_points[todo] = points
+        mc_se = np.sqrt(np.mean(se**2, axis=(-2, -1)))
+        sd = np.std(values, axis=(-2, -1))
+        todo = np.flatnonzero(mc_se > MC_SE_TARGET * sd)
+        if todo.size == 0:
             break
-        n_points *= 4
-    ratio = mc_se / max(float(np.std(values)), 1e-12)
-    if ratio > MC_SE_TARGET:
-        warnings.warn(f"MC error of the {label} integral is {ratio:.2f} × the posterior sd (target "
+    ratio = mc_se / np.maximum(sd, 1e-12)
+    if np.any(ratio > MC_SE_TARGET):
+        warnings.warn(f"MC error of the {label} integral is {np.max(ratio):.2f} × the posterior sd (target "
                       f"{MC_SE_TARGET}); raise mc_points.", UserWarning, stacklevel=3)
-    return Integral(values, mc_se, n_points, ratio, time.perf_counter() - start)
+    shaped = [a.reshape(batch + a.shape[1:]) for a in (values, mc_se, n_points, ratio)]
+    if n_batch == 0:
+        shaped[1:] = [a.item() for a in shaped[1:]]
+    return Integral(*shaped, seconds=time.perf_counter() - start)
 
 
 def diagnose(

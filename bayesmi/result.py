@@ -213,6 +213,11 @@ class MIMatrix:
         """Posterior standard deviation (n_rows, n_cols)."""
         return self.draws.std(axis=0, ddof=1)
 
+    @property
+    def converged(self) -> bool:
+        """False when any cell failed its convergence checks (``diagnostics["converged"]``)."""
+        return bool(np.all(self.diagnostics.get("converged", True)))
+
     def interval(self, prob: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
         """Central (equal-tailed) credible intervals: arrays lo, hi of shape (n_rows, n_cols)."""
         if not 0.0 < prob < 1.0:
