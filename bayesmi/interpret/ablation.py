@@ -44,6 +44,7 @@ import pandas as pd
 import tqdm
 from scipy import stats
 
+from bayesmi.batching import map_chunked
 from bayesmi.discrete import NEURON_MEASURES, neuron_measures
 from bayesmi.nets.training import accuracy
 
@@ -181,15 +182,7 @@ def _batch_hidden(mlp: Any, x: jax.Array) -> tuple[jax.Array, ...]:
 def hidden_activations(mlp: Any, x: Any, batch_size: int = 4096) -> list[np.ndarray]:
     """Post-ReLU activations (N, hidden[l]) of every hidden layer l for examples x (N, in_features)."""
     x = _check_x(mlp, x)
-    size = min(batch_size, len(x))
-    parts = []
-    for start in range(0, len(x), size):
-        xb = x[start:start + size]
-        pad = size - len(xb)
-        if pad:  # one compiled shape
-            xb = np.concatenate([xb, np.zeros((pad, xb.shape[1]), np.float32)])
-        parts.append([np.asarray(h)[: size - pad] for h in _batch_hidden(mlp, xb)])
-    return [np.concatenate([p[l] for p in parts]) for l in range(len(parts[0]))]
+    return [np.asarray(h) for h in map_chunked(lambda xb: _batch_hidden(mlp, xb), x, batch_size)]
 
 
 def activation_means(mlp: Any, x: Any) -> list[np.ndarray]:

@@ -18,6 +18,8 @@ import numpy as np
 import optax
 import tqdm
 
+from bayesmi.batching import map_chunked
+
 __all__ = ["accuracy", "predict", "train_classifier"]
 
 Model = TypeVar("Model", bound=eqx.Module)
@@ -110,21 +112,11 @@ def _batch_logits(model: eqx.Module, x: jax.Array) -> jax.Array:
 
 
 def predict(model: eqx.Module, x: Any, batch_size: int = 1024) -> np.ndarray:
-    """Logits (N, n_classes) of examples x (N, ...), computed in jitted batches of ``batch_size``.
-
-    The last batch is zero-padded to full size so that only one shape is ever compiled.
-    """
+    """Logits (N, n_classes) of examples x (N, ...), computed in jitted batches of ``batch_size``
+    (one compiled shape: :func:`bayesmi.batching.map_chunked`)."""
     x, _ = _check_inputs(x)
     _n_classes(model, x)
-    size = min(batch_size, len(x))
-    out = []
-    for start in range(0, len(x), size):
-        xb = x[start:start + size]
-        pad = size - len(xb)
-        if pad:
-            xb = np.concatenate([xb, np.zeros((pad, *xb.shape[1:]), np.float32)])
-        out.append(np.asarray(_batch_logits(model, xb))[: size - pad])
-    return np.concatenate(out)
+    return np.asarray(map_chunked(lambda xb: _batch_logits(model, xb), x, batch_size))
 
 
 def accuracy(model: eqx.Module, x: Any, y: Any) -> float:

@@ -28,6 +28,8 @@ import numpy as np
 import optax
 import tqdm
 
+from bayesmi.batching import map_chunked
+
 __all__ = ["BetaVAE", "elbo_loss", "encode", "reconstruct", "train_vae"]
 
 
@@ -196,10 +198,11 @@ def encode(vae: BetaVAE, images: Any, batch_size: int = 1024) -> tuple[np.ndarra
     Latents whose posterior variance stays near 1 (``exp(log_var).mean(0) ≈ 1``) are unused
     ("collapsed"); their means vary little and carry only faint traces of the factors.
     """
-    return _batched(_encode_batch, vae, _check_images(vae, images), batch_size)
+    mean, log_var = map_chunked(lambda b: _encode_batch(vae, b), _check_images(vae, images), batch_size)
+    return np.asarray(mean), np.asarray(log_var)
 
 
 def reconstruct(vae: BetaVAE, images: Any, batch_size: int = 1024) -> np.ndarray:
     """Decoded images (N, S, S) in [0, 1] (Bernoulli probabilities or Gaussian means) at the
     posterior means of images (N, S, S)."""
-    return _batched(_reconstruct_batch, vae, _check_images(vae, images), batch_size)
+    return np.asarray(map_chunked(lambda b: _reconstruct_batch(vae, b), _check_images(vae, images), batch_size))
