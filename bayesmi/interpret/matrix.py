@@ -224,12 +224,10 @@ def _gibbs_cells(pairs: list[tuple[_Column, _Column]], options, class_concentrat
             group = [c for c, (_, y) in per_class if y.classes.size == n_classes]
             slots = np.stack([np.flatnonzero(owners == c) for c in group])  # (cells, classes)
             class_params = tuple(jax.tree.map(lambda a, s=slots[:, j]: a[s], params) for j in range(n_classes))
-            probs = np.stack([
-                np.asarray(jax.random.dirichlet(
-                    jax.random.fold_in(key, 1000 + c),
-                    np.bincount(pairs[c][1].values, minlength=n_classes) + class_concentration,
-                    shape=(options.num_chains, options.num_samples)))
-                for c in group])
+            alphas = np.stack([np.bincount(pairs[c][1].values, minlength=n_classes) for c in group])
+            probs = jax.random.dirichlet(jax.random.fold_in(key, 1000 + n_classes), alphas + class_concentration,
+                                         shape=(options.num_chains, options.num_samples, len(group)))
+            probs = np.moveaxis(np.asarray(probs), 2, 0)  # (cells, chains, draws, classes)
             integral = integrate(gmm.categorical_mutual_information, (probs, class_params), (), options, seed,
                                  n_batch=1)
             timings["integral"] += integral.seconds
