@@ -319,6 +319,9 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--out", metavar="FILE", help="also write the summary table to this CSV file")
     val.add_argument("--records", metavar="FILE", help="also write the per-fit records to this CSV file")
     val.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
+    val.add_argument("--y-type", choices=("continuous", "categorical"), default="continuous",
+                     help="categorical: y holds class labels, e.g. --toys class_conditional_gaussian "
+                          "(default: continuous)")
     _add_fit_options(val)
     val.set_defaults(run=_run_validate)
     return parser
@@ -441,7 +444,7 @@ def _run_validate(args: argparse.Namespace) -> int:
             result = run_validation(
                 names, sizes=sizes, methods=methods, replicates=args.replicates, probs=probs, seed=args.seed,
                 progress=args.progress, n_components=args.components, num_chains=args.chains,
-                num_warmup=args.warmup, num_samples=args.samples, units=args.units,
+                num_warmup=args.warmup, num_samples=args.samples, units=args.units, y_type=args.y_type,
             )
         except (ValueError, TypeError) as exc:  # run_validation checks every setting before fitting
             raise CLIError(str(exc)) from None

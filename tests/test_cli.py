@@ -110,6 +110,20 @@ def test_validate_prints_summary_and_writes_csv(capsys, tmp_path):
     assert table.shape[0] == 2 and list(table["replicate"]) == [0, 1]
 
 
+def test_validate_categorical_toy_passes_y_type(capsys, monkeypatch):
+    seen = []
+
+    def fake_estimate(x, y, *, method, truth, seed, y_type="continuous", **kwargs):
+        seen.append((y_type, set(np.unique(y))))
+        return MIResult(draws=np.full((1, 40), truth), idata=None, method=method, truth=truth, converged=True)
+
+    monkeypatch.setattr(validation, "estimate_mi", fake_estimate)
+    code = main(["validate", "--toys", "class_conditional_gaussian", "--methods", "gibbs", "--replicates", "2",
+                 "--y-type", "categorical", "--no-progress"])
+    assert code == 0, capsys.readouterr().err
+    assert [t for t, _ in seen] == ["categorical", "categorical"] and seen[0][1] == {0.0, 1.0}
+
+
 def test_validate_json(capsys, monkeypatch):
     def fake_estimate(x, y, *, method, truth, seed, **kwargs):  # skip the fits: this tests the output
         draws = np.linspace(truth - 0.1, truth + 0.3, 400)[None]
