@@ -66,7 +66,7 @@ def gibbs_step(state: GibbsState, z: jax.Array, mask: jax.Array, prior: GMMPrior
     active = state.params.weights > 0
     comp = gmm.component_log_prob(state.params, z)  # (N, K)
     log_norm = jax.nn.logsumexp(comp, -1, keepdims=True)
-    log_likelihood = jnp.sum(mask * log_norm[:, 0])
+    log_likelihood = jnp.sum(jnp.where(mask > 0, log_norm[:, 0], 0.0))
     # Assignment by inverse CDF: one uniform per row (Gumbel-max would draw K per row, 3x slower
     # here). Scaling u by the computed total keeps rounding from ever picking an inactive component.
     cdf = jnp.cumsum(jnp.exp(comp - log_norm), -1)
