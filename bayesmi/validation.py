@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import jax
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -43,6 +44,11 @@ __all__ = [
     "result_record",
     "run_validation",
 ]
+
+#: Replicates between clearings of JAX's compilation caches. Data sets whose shapes change between
+#: replicates (class sizes of a categorical y) compile new programs every fit, and compiled programs
+#: are never freed: a categorical study died after ~7 min with LLVM unable to map more code memory.
+CLEAR_CACHES_EVERY = 10
 
 #: Named toys of the coverage study (their MI in nats is ``toy.mi``). Any other
 #: name is looked up in :data:`bayesmi.toys.TOYS` and built with its default arguments.
@@ -260,6 +266,8 @@ def run_validation(
                                         "data_seed": data_seed, "fit_seed": fit_seed,
                                         **result_record(result, probs), "wall_s": wall})
                         bar.update()
+                    if (replicate + 1) % CLEAR_CACHES_EVERY == 0:
+                        jax.clear_caches()
     table = pd.DataFrame(records)
     if failed := int((~table["converged"]).sum()):
         warnings.warn(f"{failed} of {len(table)} fits did not converge; see the converged and problems "
