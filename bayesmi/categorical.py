@@ -33,7 +33,7 @@ from bayesmi.inputs import prepare_variables
 from bayesmi.pipeline import FitOptions
 from bayesmi.result import MIResult
 
-__all__ = ["categorical_mi", "MIN_CLASS_SAMPLES", "DEFAULT_CLASS_CONCENTRATION"]
+__all__ = ["categorical_mi", "check_class_sizes", "MIN_CLASS_SAMPLES", "DEFAULT_CLASS_CONCENTRATION"]
 
 #: Fewest samples of x a class may have: its own mixture is fitted to them.
 MIN_CLASS_SAMPLES = 10
@@ -51,13 +51,20 @@ def _class_codes(labels: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
     if classes.size < 2:
         raise ValueError(f"y has a single class ({names[0]!r}): I(X;Y) is 0 with one class; "
                          "categorical MI needs labels of at least 2 classes.")
-    counts = np.bincount(codes[:, 0], minlength=classes.size)
+    check_class_sizes(np.bincount(codes[:, 0], minlength=classes.size), classes, "y",
+                      "to fit the class's mixture of x")
+    return codes[:, 0], classes
+
+
+def check_class_sizes(counts: np.ndarray, classes: np.ndarray, where: str, purpose: str) -> None:
+    """Raise a ValueError naming every class (label and count) of ``where`` with fewer than
+    MIN_CLASS_SAMPLES rows; ``purpose`` says what the rows are for."""
     small = np.flatnonzero(counts < MIN_CLASS_SAMPLES)
     if small.size:
-        listed = ", ".join(f"{names[c]!r} ({counts[c]})" for c in small)
-        raise ValueError(f"class(es) {listed} of y have fewer than {MIN_CLASS_SAMPLES} samples, too few to "
-                         "fit the class's mixture of x; drop or merge those classes.")
-    return codes[:, 0], classes
+        labels = np.asarray(classes).tolist()  # Python scalars, for the message
+        listed = ", ".join(f"{labels[c]!r} ({counts[c]})" for c in small)
+        raise ValueError(f"class(es) {listed} of {where} have fewer than {MIN_CLASS_SAMPLES} samples, too few "
+                         f"{purpose}; drop or merge those classes.")
 
 
 def _class_probabilities(counts: np.ndarray, lead: tuple[int, ...], method: str, concentration: float,

@@ -38,7 +38,7 @@ import scipy.stats
 import tqdm
 
 from bayesmi import discrete, em, gibbs, gmm
-from bayesmi.categorical import DEFAULT_CLASS_CONCENTRATION, MIN_CLASS_SAMPLES
+from bayesmi.categorical import DEFAULT_CLASS_CONCENTRATION, check_class_sizes
 from bayesmi.estimate import estimate_mi
 from bayesmi.inputs import prepare_variables
 from bayesmi.models import GMMPrior
@@ -149,9 +149,9 @@ def _fit_batch(sets: list[np.ndarray], options, key: jax.Array) -> tuple[gmm.GMM
         ks = np.full(len(sets), options.n_components)
         fits = {options.n_components: em.fit_em_batch(z, mask, options.n_components, options.prior, key_em)}
     k_max = int(ks.max())
-    padded = [gmm.pad_components(fits[k].params, k_max) for k in range(1, k_max + 1) if k in fits]
-    order = [k for k in range(1, k_max + 1) if k in fits]
-    rows = np.array([order.index(k) for k in ks])
+    order = sorted(k for k in fits if k <= k_max)  # every K a set chose, padded to K_max
+    padded = [gmm.pad_components(fits[k].params, k_max) for k in order]
+    rows = np.searchsorted(order, ks)
     init = jax.tree.map(lambda *a: jnp.stack(a)[rows, np.arange(len(sets))], *padded)
     init = jax.tree.map(lambda a: jnp.broadcast_to(a[:, None], (a.shape[0], options.num_chains) + a.shape[1:]), init)
     seconds = time.perf_counter() - start
@@ -175,15 +175,6 @@ def _cells(n_rows: int, n_cols: int, symmetric: bool, cells: Sequence[tuple[int,
                              "continuous X) and is not estimated")
         out.append((min(i, j), max(i, j)) if symmetric else (i, j))
     return sorted(set(out))
-
-
-def _check_class_sizes(column: _Column, partner: _Column) -> None:
-    counts = np.bincount(column.values, minlength=column.classes.size)
-    small = np.flatnonzero(counts < MIN_CLASS_SAMPLES)
-    if small.size:
-        listed = ", ".join(f"{column.classes[c]!r} ({counts[c]})" for c in small)
-        raise ValueError(f"class(es) {listed} of categorical column {column.name!r} have fewer than "
-                         f"{MIN_CLASS_SAMPLES} samples, too few to fit a mixture of {partner.name!r} per class")
 
 
 def _gibbs_cells(pairs: list[tuple[_Column, _Column]], options, class_concentration: float,
@@ -361,7 +352,10 @@ def mi_matrix(
         else:
             pair = (a, b) if a.kind == "continuous" else (b, a)
             if pair[1].kind == "categorical":
-                _check_class_sizes(pair[1], pair[0])
+                labels = pair[1]
+                check_class_sizes(np.bincount(labels.values, minlength=labels.classes.size), labels.classes,
+                                  f"categorical column {labels.name!r}",
+                                  f"to fit a mixture of {pair[0].name!r} per class")
             mixture_cells.append(((i, j), pair))
 
     n_draws = num_chains * num_samples if method != "bootstrap" else estimate_kwargs.get("n_bootstrap", 50)
