@@ -7,13 +7,16 @@ report built by :func:`format_report` (``estimate --json`` prints a JSON object
 instead). ``bayesmi validate`` runs a coverage study
 (:func:`bayesmi.validation.run_validation`) and prints its summary table.
 Errors in the input print one ``bayesmi: error: ...`` line to stderr and give
-exit status 2.
+exit status 2. Arguments and files are checked before the estimators (and JAX) are
+imported, so a usage error answers at once.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import csv
+import itertools
 import json
 import math
 import re
@@ -28,9 +31,9 @@ import numpy as np
 import pandas as pd
 
 from bayesmi import toys
-from bayesmi.estimate import METHODS, estimate_mi
-from bayesmi.result import UNITS, ConvergenceWarning, MIResult
-from bayesmi.validation import STUDY_TOYS, run_validation
+from bayesmi.options import METHODS
+from bayesmi.results import ConvergenceWarning, MIResult
+from bayesmi.util import UNITS
 
 __all__ = ["main", "build_parser", "format_report", "result_to_dict", "load_table", "column_indices",
            "select_columns"]
@@ -69,19 +72,22 @@ def format_report(
     lines = [f"Data:          {source}"]
     if result.truth is not None:
         lines.append(f"True MI:       {result.truth:.4f} {u}")
+    replicates = result.draws_kind == "replicates"
+    spread = (f"bootstrap mean ± sd of {result.draws.size} replicates" if replicates
+              else "posterior mean ± sd")
     lines += [
         f"Method:        {result.method}",
         f"N:             {n}",
-        f"MI:            {_num(result.mean)} ± {_num(result.sd)} {u} (posterior mean ± sd)",
-        f"{prob:.0%} interval:  [{_num(lo)}, {_num(hi)}] {u}",
+        f"MI:            {_num(result.mean)} ± {_num(result.sd)} {u} ({spread})",
+        f"{prob:.0%} interval:  [{_num(lo)}, {_num(hi)}] {u}" + (" (bootstrap percentiles)" if replicates else ""),
     ]
     if result.truth is not None:
         covered = lo <= result.truth <= hi
         lines.append(f"Covers truth:  {'yes' if covered else 'no'}")
+    lines.append(f"Units:         {u}")
+    if not replicates:  # R-hat and ESS describe posterior draws, not bootstrap replicates
+        lines += [f"R-hat:         {_num(result.rhat, '.3f')}", f"ESS (bulk):    {_num(result.ess, '.0f')}"]
     lines += [
-        f"Units:         {u}",
-        f"R-hat:         {_num(result.rhat, '.3f')}",
-        f"ESS (bulk):    {_num(result.ess, '.0f')}",
         f"Components:    {d.get('n_components', '?')}",
         f"MC error:      {_num(result.mc_se, '.2g')} {u} (of the MI integral)",
     ]
@@ -94,7 +100,7 @@ def format_report(
         timings = d.get("timings", {})
         parts = ", ".join(f"{k} {v:.1f}" for k, v in timings.items())
         lines.append(f"Wall time:     {wall_seconds:.1f} s" + (f" ({parts})" if parts else ""))
-    table = result.summary(prob).T
+    table = result.summary(prob).T.iloc[:, :1]
     table.columns = [f"mi [{u}]"]
     lines += ["", "Summary:", table.to_string(float_format=lambda v: f"{v:.4g}")]
     return "\n".join(lines)
@@ -114,11 +120,12 @@ def result_to_dict(result: MIResult, *, n: int) -> dict[str, Any]:
         "interval_95": [_json_number(lo), _json_number(hi)],
         "units": result.units,
         "method": result.method,
+        "draws": result.draws_kind,
         "rhat": _json_number(result.rhat),
         "ess": _json_number(result.ess),
         "converged": bool(result.converged),
         "problems": list(result.diagnostics.get("problems", [])),
-        "n_components": int(result.diagnostics["n_components"]),
+        "n_components": result.diagnostics["n_components"],
         "mc_se": _json_number(result.mc_se),
         "n": int(n),
     }
@@ -127,24 +134,43 @@ def result_to_dict(result: MIResult, *, n: int) -> dict[str, Any]:
 # --------------------------------------------------------------------------- data files
 
 
-def _looks_like_header(fields: list[str]) -> bool:
-    """True if some field of the first line is not a number (so the line is a header)."""
-    for f in fields:
-        f = f.strip().strip('"').strip("'")
-        if not f:
-            continue
-        try:
-            float(f)
-        except ValueError:
-            return True
-    return False
+#: CSV lines read to decide whether the first line is a header.
+HEADER_SNIFF_LINES = 50
 
 
-def load_table(path: str | Path, delimiter: str = ",") -> pd.DataFrame:
+def _is_number(field: str) -> bool:
+    try:
+        float(field)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_integer(field: str) -> bool:
+    return _is_number(field) and float(field).is_integer() and not any(c in field.lower() for c in ".e")
+
+
+def looks_like_header(rows: list[list[str]]) -> bool:
+    """Whether the first of the CSV ``rows`` (fields, first lines of a file) is a header.
+
+    It is if a field is not a number, or if every field is an integer while a column below holds
+    non-integer numbers: numeric column names, e.g. ``1,0`` above real-valued data.
+    """
+    first = [f.strip().strip('"').strip("'") for f in rows[0]]
+    if any(f and not _is_number(f) for f in first):
+        return True
+    if not all(_is_integer(f) for f in first if f):
+        return False
+    below = [[f.strip() for f in row] for row in rows[1:]]
+    return any(_is_number(field) and not _is_integer(field) for row in below for field in row[: len(first)])
+
+
+def load_table(path: str | Path, delimiter: str = ",", header: bool | None = None) -> pd.DataFrame:
     """Read a ``.csv`` (header row optional) or 2-D ``.npy`` file as a DataFrame.
 
-    Without a header the columns are labelled 0, 1, ...; raises CLIError for a
-    missing file, an unsupported extension or a malformed file.
+    ``header``: whether the CSV's first line names the columns; None decides by
+    :func:`looks_like_header`. Without a header the columns are labelled 0, 1, ...; raises
+    CLIError for a missing file, an unsupported extension or a malformed file.
     """
     path = Path(path)
     if not path.is_file():
@@ -161,17 +187,18 @@ def load_table(path: str | Path, delimiter: str = ",") -> pd.DataFrame:
     if ext == ".csv":
         try:
             with path.open(newline="") as fh:
-                first = fh.readline().rstrip("\r\n")
-        except (OSError, UnicodeDecodeError) as exc:
+                rows = list(csv.reader(itertools.islice(fh, HEADER_SNIFF_LINES), delimiter=delimiter))
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
             raise CLIError(f"cannot read {str(path)!r}: {exc}") from None
-        if not first.strip():
+        if not rows or not any(f.strip() for f in rows[0]):
             raise CLIError(f"{str(path)!r} is empty")
-        header = 0 if _looks_like_header(first.split(delimiter)) else None
+        if header is None:
+            header = looks_like_header(rows)
         try:
-            table = pd.read_csv(path, sep=delimiter, header=header, skipinitialspace=True)
+            table = pd.read_csv(path, sep=delimiter, header=0 if header else None, skipinitialspace=True)
         except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
             raise CLIError(f"cannot parse {str(path)!r} as CSV: {exc}") from None
-        if header is not None:
+        if header:
             table.columns = [str(c).strip() for c in table.columns]
         return table
     raise CLIError(f"unsupported file extension {path.suffix or '(none)'!r} for {str(path)!r}; use .csv or .npy")
@@ -291,13 +318,21 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=_run_demo)
 
     est = sub.add_parser("estimate", help="estimate MI between columns of a .csv or .npy file",
-                         description="Estimate I(X;Y) between column groups of a .csv (header optional) or 2-D .npy file.")
+                         description="Estimate I(X;Y) between column groups of a .csv (header optional) "
+                                     "or 2-D .npy file.")
     est.add_argument("file", metavar="FILE", help=".csv or .npy file")
     est.add_argument("--x", required=True, metavar="COLS",
                      help="columns of X: names (CSV with header) or 0-based indices; lists and ranges like 0-2")
     est.add_argument("--y", required=True, metavar="COLS", help="columns of Y, as for --x")
     est.add_argument("--delimiter", default=",", help="CSV field delimiter (default: ',')")
     est.add_argument("--json", action="store_true", help="print a JSON object instead of the report")
+    est.add_argument("--y-type", choices=("continuous", "categorical"), default="continuous",
+                     help="categorical: the one --y column holds class labels (any values) (default: continuous)")
+    header = est.add_mutually_exclusive_group()
+    header.add_argument("--header", dest="header", action="store_true", default=None,
+                        help="the CSV's first line names the columns (default: detected)")
+    header.add_argument("--no-header", dest="header", action="store_false",
+                        help="the CSV's first line is data (default: detected)")
     _add_estimation_options(est)
     est.set_defaults(run=_run_estimate)
 
@@ -307,7 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "print bias, RMSE, interval widths and empirical coverage (with a 95% Clopper-Pearson "
                     "band) per toy, N and method. The defaults are a small study of a few minutes.")
     val.add_argument("--toys", default="gaussian,student", metavar="NAMES",
-                     help=f"comma-separated toys: {', '.join(STUDY_TOYS)} or a bayesmi.toys name "
+                     help=f"comma-separated toys: {', '.join(toys.STUDY_TOYS)} or a bayesmi.toys name "
                           "(default: gaussian,student)")
     val.add_argument("--n", default="200", metavar="SIZES", help="comma-separated sample sizes (default: 200)")
     val.add_argument("--replicates", type=_positive_int, default=20,
@@ -336,19 +371,21 @@ def _version() -> str:
 # --------------------------------------------------------------------------- commands
 
 
-def _estimate(x: np.ndarray, y: np.ndarray, args: argparse.Namespace, truth: float | None = None
-              ) -> tuple[MIResult, float]:
+def _estimate(x: np.ndarray, y: np.ndarray, args: argparse.Namespace, truth: float | None = None,
+              y_type: str = "continuous") -> tuple[MIResult, float]:
     """Run estimate_mi with the common options; returns the result and wall seconds.
 
     Warnings other than ConvergenceWarning (whose problems the report lists) go
     to stderr as one line each; ValueError / TypeError become CLIError.
     """
+    from bayesmi.estimators import estimate_mi
+
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             result = estimate_mi(
-                x, y, method=args.method, n_components=args.components, num_chains=args.chains,
+                x, y, y_type=y_type, method=args.method, num_components=args.components, num_chains=args.chains,
                 num_warmup=args.warmup, num_samples=args.samples, units=args.units, truth=truth,
                 seed=args.seed, progress=args.progress,
             )
@@ -380,20 +417,26 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 
 def _run_estimate(args: argparse.Namespace) -> int:
-    table = load_table(args.file, args.delimiter)
+    table = load_table(args.file, args.delimiter, args.header)
     ix = column_indices(table, args.x, "--x")
     iy = column_indices(table, args.y, "--y")
     if shared := sorted(set(ix) & set(iy)):
         labels = [str(table.columns[i]) for i in shared]
         raise CLIError(f"--x and --y share column(s) {labels}; they must be disjoint")
     x = select_columns(table, ix, "--x")
-    y = select_columns(table, iy, "--y")
-    result, wall = _estimate(x, y, args)
+    if args.y_type == "categorical":
+        if len(iy) != 1:
+            raise CLIError(f"--y: --y-type categorical takes one column of class labels, got {len(iy)}")
+        y = table.iloc[:, iy[0]].to_numpy()
+    else:
+        y = select_columns(table, iy, "--y")
+    result, wall = _estimate(x, y, args, y_type=args.y_type)
     n = x.shape[0]
     if args.json:
         print(json.dumps(result_to_dict(result, n=n), indent=2))
     else:
-        source = f"{args.file} (x: {args.x}; y: {args.y})"
+        named = not all(isinstance(c, (int, np.integer)) for c in table.columns)
+        source = f"{args.file} (x: {args.x}; y: {args.y}{'; first line read as column names' if named else ''})"
         print(format_report(result, n=n, source=source, wall_seconds=wall))
     return 0
 
@@ -438,12 +481,14 @@ def _run_validate(args: argparse.Namespace) -> int:
     probs = _parse_list(args.probs, "--probs", _probability, "a probability in (0, 1)")
     _check_writable(args.out, "--out")
     _check_writable(args.records, "--records")
+    from bayesmi.studies.validation import run_validation
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             result = run_validation(
                 names, sizes=sizes, methods=methods, replicates=args.replicates, probs=probs, seed=args.seed,
-                progress=args.progress, n_components=args.components, num_chains=args.chains,
+                progress=args.progress, num_components=args.components, num_chains=args.chains,
                 num_warmup=args.warmup, num_samples=args.samples, units=args.units, y_type=args.y_type,
             )
         except (ValueError, TypeError) as exc:  # run_validation checks every setting before fitting

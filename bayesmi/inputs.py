@@ -1,8 +1,12 @@
-"""Validation and preparation of joint samples ``(x, y)`` before a Gaussian-mixture fit.
+"""Validation and preparation of user data: every check that turns bad input into a clear error.
 
-The public entry point is :func:`prepare_xy`. It turns the user's two variables
-into standardised ``float64`` arrays of shape ``(n, d)``, with clear errors for
-bad input and optional dequantisation (jitter) of heavily tied columns.
+- Continuous variables: :func:`prepare_variables` (and its two-variable form :func:`prepare_xy`)
+  turns paired variables into standardised ``float64`` arrays of shape ``(n, d)``, with clear
+  errors for bad input (:func:`as_2d`), pandas objects whose indexes disagree, too few rows,
+  constant columns, (near-)deterministic linear relations, and optional dequantisation (jitter)
+  of heavily tied columns.
+- Labels: :func:`encode_labels` turns class labels of any hashable type into integer codes,
+  refusing missing, infinite and continuous-looking values.
 
 Tie rule
 --------
@@ -18,36 +22,47 @@ quantised data (e.g. a N(0, 1) sample rounded to one decimal place) trigger
 both. Exact repeats make a Gaussian-mixture likelihood unbounded: a component
 can collapse onto one repeated value with variance tending to zero.
 
-Only numpy is used; pandas objects are accepted through ``np.asarray`` and are
-used *positionally* (their index is ignored, so ``x`` and ``y`` must already be
-aligned row by row).
+pandas objects are accepted and used by position; paired pandas objects must have equal
+indexes (:func:`check_aligned`), so that rows are never paired silently by position when their
+labels say otherwise.
 """
 
 from __future__ import annotations
 
 import numbers
-import operator
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
+
+from bayesmi.util import check_int, find_stack_level, format_values
 
 __all__ = [
     "TiesWarning",
     "Standardizer",
     "as_2d",
+    "check_aligned",
+    "check_nondegenerate",
+    "encode_labels",
+    "check_categories",
     "prepare_xy",
     "prepare_variables",
     "TIES_DISTINCT_FRACTION",
     "TIES_MODE_FRACTION",
+    "MIN_EIGENVALUE",
 ]
 
 #: A column is heavily tied if it has fewer than this fraction of ``n`` distinct values ...
 TIES_DISTINCT_FRACTION = 0.5
 #: ... or if its most common value occurs in more than this fraction of the rows (and >= 2 rows).
 TIES_MODE_FRACTION = 0.05
+#: Smallest eigenvalue of the joint correlation matrix of paired variables below which they are
+#: treated as linearly dependent: some standardised linear combination has variance < 1e-10, a
+#: Gaussian MI above ~11 nats, past what the float32 mixture fit resolves.
+MIN_EIGENVALUE = 1e-10
 
 
 class TiesWarning(UserWarning):
@@ -127,6 +142,11 @@ class Standardizer:
 
 # --------------------------------------------------------------------------- validation
 
+#: Appended to a non-numeric-data error: where class labels belong.
+LABELS_HINT = ("If it holds class labels, pass them as y with y_type='categorical' "
+               "(bayesmi.estimate_mi(x, labels, y_type='categorical'); MI is symmetric), or use "
+               "bayesmi.discrete.mutual_information for two discrete variables.")
+
 
 def _object_to_float(arr: np.ndarray, name: str) -> np.ndarray:
     """Convert an object-dtype array element-wise; None / pandas NA become NaN."""
@@ -145,7 +165,7 @@ def _object_to_float(arr: np.ndarray, name: str) -> np.ndarray:
         if isinstance(v, (str, bytes)):
             raise TypeError(
                 f"{name} contains non-numeric data: {type(v).__name__} {v!r} {where}; "
-                f"{name} must hold real numbers."
+                f"{name} must hold real numbers. {LABELS_HINT}"
             )
         if isinstance(v, numbers.Complex) and not isinstance(v, numbers.Real):
             raise TypeError(
@@ -166,7 +186,7 @@ def as_2d(a: Any, name: str) -> np.ndarray:
     """Validate one variable and return a new float64 array of shape (n, d).
 
     Accepts array-likes of shape (n,) -> (n, 1) or (n, d): numpy arrays, lists,
-    pandas Series/DataFrame (via ``np.asarray``; the index is ignored). Integer
+    pandas Series/DataFrame (by position; see :func:`check_aligned`). Integer
     input is cast to float. The input is never modified.
 
     Raises
@@ -200,7 +220,7 @@ def as_2d(a: Any, name: str) -> np.ndarray:
         )
     if kind in "USV":
         raise TypeError(
-            f"{name} contains non-numeric data (dtype {arr.dtype}); {name} must hold real numbers."
+            f"{name} contains non-numeric data (dtype {arr.dtype}); {name} must hold real numbers. {LABELS_HINT}"
         )
     if kind in "mM":
         raise TypeError(
@@ -235,7 +255,7 @@ def as_2d(a: Any, name: str) -> np.ndarray:
             rows, cols = np.nonzero(nan)
             raise ValueError(
                 f"{name} contains {int(nan.sum())} NaN value(s) (first at row {rows[0]}, "
-                f"column {cols[0]}); remove or impute missing rows in both x and y first."
+                f"column {cols[0]}); remove those rows from every paired variable, or impute them, first."
             )
         rows, cols = np.nonzero(~finite)
         raise ValueError(
@@ -327,7 +347,7 @@ def _handle_ties(
         f"jitter_ties=False (an error is then raised instead) and dequantise the data "
         f"yourself.",
         TiesWarning,
-        stacklevel=3,
+        stacklevel=find_stack_level(),
     )
     return [f"{name}[{j}]" for j in cols]
 
@@ -377,7 +397,7 @@ def prepare_xy(
     x : array-like, shape (n,) or (n, dx)
     y : array-like, shape (n,) or (n, dy)
         Paired samples, row ``i`` of ``x`` with row ``i`` of ``y`` (pandas
-        objects are used positionally). Not modified.
+        objects by position; their indexes must be equal). Not modified.
     min_samples : int
         Minimum number of rows (default 20).
     jitter_ties : bool
@@ -427,43 +447,190 @@ def prepare_variables(
     min_samples: int = 20,
     jitter_ties: bool = True,
     seed: int | None = 0,
+    paired: bool = True,
+    joint_dependence: bool = True,
 ) -> tuple[list[np.ndarray], list[Standardizer], list[str]]:
-    """Validate and standardise paired variables given as ``{name: array-like (n,) or (n, d)}``.
+    """Validate and standardise variables given as ``{name: array-like (n,) or (n, d)}``.
 
-    The rules are those of :func:`prepare_xy` (which calls this with ``{"x": x, "y": y}``):
-    equal lengths, at least ``min_samples`` rows, no constant column, heavy ties jittered
-    (one generator seeded by ``seed``, variables in order) or an error. Returns the
+    The rules are those of :func:`prepare_xy` (which calls this with ``{"x": x, "y": y}``): at
+    least ``min_samples`` rows, no constant column, heavy ties jittered (one generator seeded by
+    ``seed``, variables in order) or an error, and no linear dependence among the columns
+    (:func:`check_nondegenerate`). ``paired`` variables (rows are joint samples) must also have
+    equal lengths and, for pandas objects, equal indexes, and are checked for dependence jointly
+    (unless ``joint_dependence=False``, when the caller checks the pairs it uses); unpaired ones
+    (e.g. the two samples of a KL divergence) each on their own. Returns the
     standardised float64 arrays (n, d_j), their :class:`Standardizer` s and the labels of
     jittered columns (``"name[j]"``).
     """
-    try:
-        min_samples = operator.index(min_samples)
-    except TypeError:
-        raise TypeError(f"min_samples must be an integer, got {type(min_samples).__name__}") from None
-    if min_samples < 1:
-        raise ValueError(f"min_samples must be >= 1, got {min_samples}")
-
+    min_samples = check_int(min_samples, "min_samples", 1)
+    if paired:
+        check_aligned(variables)
     arrays = {name: as_2d(a, name) for name, a in variables.items()}
-    names = " and ".join(arrays)
     rows = {name: a.shape[0] for name, a in arrays.items()}
-    if len(set(rows.values())) > 1:
+    if paired and len(set(rows.values())) > 1:
         raise ValueError(
-            f"{names} have different lengths: "
+            " and ".join(arrays) + " have different lengths: "
             + ", ".join(f"{name} has {r} rows" for name, r in rows.items())
             + "; they must be paired samples of the same length."
         )
-    n = next(iter(rows.values()))
-    if n < min_samples:
-        verb = "has" if len(arrays) == 1 else "have"
-        raise ValueError(
-            f"{names} {verb} only {n} rows but at least min_samples={min_samples} are "
-            f"required: a Gaussian-mixture fit needs at least ~20 samples to estimate "
-            f"component means and covariances (and many more for a tight estimate)."
-        )
+    for name, n in rows.items():
+        if n < min_samples:
+            raise ValueError(
+                f"{name} has only {n} rows but at least min_samples={min_samples} are required: a "
+                f"Gaussian-mixture fit needs at least ~20 samples to estimate component means and "
+                f"covariances (and many more for a tight estimate)."
+            )
     for name, a in arrays.items():
         _check_constant(a, name)
 
     rng = np.random.default_rng(seed)
     jittered = [col for name, a in arrays.items() for col in _handle_ties(a, name, jitter_ties, rng)]
-    standardised = [_standardize(a, name) for name, a in arrays.items()]
-    return [z for z, _ in standardised], [st for _, st in standardised], jittered
+    standardised = {name: _standardize(a, name) for name, a in arrays.items()}
+    groups = [list(standardised)] if paired and joint_dependence else [[name] for name in standardised]
+    for group in groups:
+        check_nondegenerate({name: standardised[name][0] for name in group})
+    return [z for z, _ in standardised.values()], [st for _, st in standardised.values()], jittered
+
+
+# --------------------------------------------------------------------------- pairing and dependence
+
+
+def check_aligned(variables: Mapping[str, Any]) -> None:
+    """Raise if paired pandas objects (Series/DataFrame) have indexes that differ.
+
+    Rows are paired by position; a pandas user whose indexes disagree (one object re-ordered or
+    filtered) would otherwise get a silently wrong pairing.
+    """
+    indexed = {name: a.index for name, a in variables.items() if isinstance(a, (pd.Series, pd.DataFrame))}
+    names = list(indexed)
+    for other in names[1:]:
+        if not indexed[names[0]].equals(indexed[other]):
+            raise ValueError(
+                f"{names[0]} and {other} are pandas objects whose indexes differ; rows are paired by position, "
+                f"so they must be aligned first, e.g. {other} = {other}.reindex({names[0]}.index) (or pass "
+                ".to_numpy() of each if the positions already match)."
+            )
+
+
+def check_nondegenerate(standardised: Mapping[str, np.ndarray]) -> None:
+    """Raise if the columns of the standardised variables (n, d_j) are linearly dependent.
+
+    A linear combination with (almost) zero variance means a deterministic linear relation: between
+    the columns of one variable (a redundant column; the joint density is degenerate), or between
+    variables (their mutual information is infinite, e.g. y a copy or a linear function of x).
+    The threshold is :data:`MIN_EIGENVALUE` on the joint correlation matrix.
+    """
+    def smallest(z: np.ndarray) -> float:
+        return float(np.linalg.eigvalsh(z.T @ z / z.shape[0])[0]) if z.shape[1] > 1 else 1.0
+
+    for name, z in standardised.items():
+        if (lam := smallest(z)) < MIN_EIGENVALUE:
+            raise ValueError(
+                f"the columns of {name} are linearly dependent (a combination of them is constant: smallest "
+                f"eigenvalue of their correlation matrix {lam:.1e}); drop the redundant column(s)."
+            )
+    if len(standardised) > 1:
+        lam = smallest(np.concatenate(list(standardised.values()), axis=1))
+        if lam < MIN_EIGENVALUE:
+            names = " and ".join(standardised)
+            raise ValueError(
+                f"{names} are (almost) deterministic linear functions of each other: a linear combination of them "
+                f"is constant (smallest eigenvalue of their joint correlation matrix {lam:.1e}), e.g. y is a copy "
+                "or a rescaling of x. The mutual information of continuous variables in an exact deterministic "
+                "relation is infinite, and this close to one it is beyond what a mixture fit resolves."
+            )
+
+
+# --------------------------------------------------------------------------- labels
+
+
+def _label_array(a: Any, name: str, ndims: tuple[int, ...]) -> np.ndarray:
+    """``a`` as an array of labels with ndim in ``ndims``, ≥ 2 rows and no missing or infinite value."""
+    if a is None:
+        raise TypeError(f"{name} is None; expected an array-like of labels")
+    try:
+        arr = np.asarray(a)
+    except ValueError as exc:  # ragged nested sequences
+        raise ValueError(f"{name} could not be converted to a rectangular array ({exc})") from None
+    if arr.ndim not in ndims:
+        want = " or ".join(["1-D (N,)", "2-D (N, n_vars)"][d - 1] for d in ndims)
+        raise ValueError(f"{name} must be {want} labels, got shape {arr.shape}")
+    if arr.shape[0] < 2:
+        raise ValueError(f"{name} has {arr.shape[0]} sample(s); at least 2 are needed")
+    if arr.ndim == 2 and arr.shape[1] == 0:
+        raise ValueError(f"{name} has zero columns (shape {arr.shape}); need at least one")
+    missing = pd.isna(arr)
+    if np.any(missing):
+        first = tuple(int(i[0]) for i in np.nonzero(missing))
+        raise ValueError(
+            f"{name} contains {int(np.sum(missing))} missing label(s) (NaN/None), first at index "
+            f"{first[0] if len(first) == 1 else first}; drop those rows from every variable first."
+        )
+    if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
+        first = tuple(int(i[0]) for i in np.nonzero(~np.isfinite(arr)))
+        raise ValueError(f"{name} contains {int(np.sum(~np.isfinite(arr)))} infinite label(s), first at index "
+                         f"{first[0] if len(first) == 1 else first}; infinity is not a category.")
+    return arr
+
+
+def _where(name: str, names: list[Any], j: int) -> str:
+    """``name``, or "name column <names[j]>" for a variable with several columns."""
+    return name if len(names) == 1 else f"{name} column {names[j]!r}"
+
+
+def encode_labels(
+    a: Any, name: str, levels: Sequence[Any] | None = None, ndims: tuple[int, ...] = (1,)
+) -> tuple[np.ndarray, list[np.ndarray], list[Any]]:
+    """Integer codes (N, n_vars) of the labels in ``a``, the labels of each column and column names.
+
+    Without ``levels`` the categories are the observed labels, sorted when they can be; with
+    ``levels`` they are exactly ``levels`` in that order (so unobserved ones count) and any other
+    label is an error. Float labels with more than ``TIES_DISTINCT_FRACTION`` · N distinct
+    non-integer values look continuous, not like categories (each value would be its own class and
+    the MI about log N): an error says so.
+    """
+    arr = _label_array(a, name, ndims)
+    if arr.ndim == 1:
+        names = [getattr(a, "name", None) or name]
+    else:
+        names = list(getattr(a, "columns", [f"{name}{j}" for j in range(arr.shape[1])]))
+    cols = arr.reshape(arr.shape[0], -1)
+    n = cols.shape[0]
+    if levels is not None:
+        index = pd.Index(list(levels))
+        if index.has_duplicates or index.hasnans or index.size == 0:
+            raise ValueError(f"levels must be distinct, non-missing labels, got {format_values(levels)}")
+    codes = np.empty(cols.shape, dtype=np.int32)
+    labels: list[np.ndarray] = []
+    for j in range(cols.shape[1]):
+        if levels is None:
+            codes[:, j], uniques = pd.factorize(cols[:, j], sort=True)
+            uniques = np.asarray(uniques)
+            if (cols.dtype.kind == "f" and uniques.size > TIES_DISTINCT_FRACTION * n
+                    and np.any(uniques != np.round(uniques))):
+                raise ValueError(
+                    f"{_where(name, names, j)} holds float values with {uniques.size} distinct non-integer values "
+                    f"in {n} rows, e.g. {format_values(uniques[:3], 3)}: it looks continuous, not like labels of "
+                    "categories (each value would be its own category and the MI about log N). Discretise it "
+                    "(e.g. np.digitize) to treat it as categories, or estimate with a continuous variable: "
+                    "bayesmi.estimate_mi(x, y) (y_type='continuous', the default)."
+                )
+            labels.append(uniques)
+        else:
+            codes[:, j] = index.get_indexer(cols[:, j])
+            if np.any(codes[:, j] < 0):
+                unknown = pd.unique(cols[codes[:, j] < 0, j])
+                raise ValueError(f"{_where(name, names, j)} has labels not in levels, e.g. {format_values(unknown)}")
+            labels.append(np.asarray(index))
+    return codes, labels, names
+
+
+def check_categories(labels: list[np.ndarray], names: list[Any], name: str) -> None:
+    """Raise if a variable has a single category: its MI with anything is 0, its selectivity undefined."""
+    single = [j for j, lab in enumerate(labels) if lab.size < 2]
+    if single:
+        raise ValueError(
+            f"{_where(name, names, single[0])} has a single category ({format_values(labels[single[0]])}): "
+            "its mutual information with anything is 0 and class selectivity is undefined; "
+            "drop it, or list its possible categories as levels."
+        )

@@ -1,22 +1,30 @@
-"""NumPyro models: plain functions that declare priors and a likelihood.
+"""The Bayesian Gaussian mixture: its prior (:class:`GMMPrior`) and its NumPyro model (a plain function).
 
-The likelihood is the pure mixture density of :mod:`bayesmi.gmm`; component
-assignments are marginalised, so every latent is continuous and NUTS applies.
+The likelihood is the pure mixture density of :mod:`bayesmi.mixture`; component assignments are
+marginalised, so every latent is continuous and NUTS applies. :func:`model_sites` and
+:func:`sites_to_params` convert between a :class:`~bayesmi.mixture.GMMParams` and the model's
+sample sites.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
-import numpyro
-import numpyro.distributions as dist
 
-from bayesmi import gmm
-from bayesmi.gmm import GMMParams
+with warnings.catch_warnings():  # NumPyro imports tqdm.auto, which warns in Jupyter without ipywidgets
+    warnings.filterwarnings("ignore", message="IProgress not found")
+    import numpyro
+    import numpyro.distributions as dist
 
-__all__ = ["GMMPrior", "gmm_model"]
+from bayesmi.mixture import GMMParams, log_prob
+
+__all__ = ["GMMPrior", "gmm_model", "model_sites", "sites_to_params", "SITES"]
+
+#: The model's sample sites, in the order of the :class:`GMMParams` fields.
+SITES = ("weights", "means", "prec_chol")
 
 
 @dataclass(frozen=True)
@@ -83,4 +91,14 @@ def gmm_model(z: jax.Array, n_components: int, prior: GMMPrior = GMMPrior()) -> 
     weights = numpyro.sample("weights", weights_dist)
     prec_chol = numpyro.sample("prec_chol", prec_chol_dist)
     means = numpyro.sample("means", prior.mean_distribution(prec_chol))
-    numpyro.factor("log_likelihood", gmm.log_prob(GMMParams(weights, means, prec_chol), z).sum())
+    numpyro.factor("log_likelihood", log_prob(GMMParams(weights, means, prec_chol), z).sum())
+
+
+def model_sites(params: GMMParams) -> dict[str, jax.Array]:
+    """The sample sites of :func:`gmm_model` holding ``params``."""
+    return dict(zip(SITES, params))
+
+
+def sites_to_params(sites: dict[str, jax.Array]) -> GMMParams:
+    """A :class:`GMMParams` from the sample sites of :func:`gmm_model` (leaves keep any leading axes)."""
+    return GMMParams(*(sites[name] for name in SITES))

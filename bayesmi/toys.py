@@ -29,6 +29,7 @@ from scipy import integrate, linalg, special
 
 __all__ = [
     "MAPS",
+    "STUDY_TOYS",
     "TOYS",
     "Toy",
     "additive_noise",
@@ -785,3 +786,16 @@ def get(name: str, **kwargs: Any) -> Toy:
     except (KeyError, TypeError):
         raise ValueError(f"unknown toy {name!r}; choose from {sorted(TOYS)}") from None
     return constructor(**kwargs)
+
+
+#: Named toys of the coverage study (their MI in nats is ``toy.mi``); the study runner
+#: (:mod:`bayesmi.studies.validation`) looks any other name up in :data:`TOYS`.
+STUDY_TOYS: dict[str, Toy] = {
+    "gaussian": gaussian(rho=0.75),
+    "student": student_t(dof=5, rho=0.6),
+    # The log-scale gamma-exponential: the raw Y has infinite mean; logs leave MI unchanged.
+    "gamma_exp": transformed(gamma_exponential(alpha=1.0), "log", "log", name="gamma_exp"),
+    "cube": transformed(gaussian(rho=0.75), "cube", "cube", name="gaussian_cube"),
+    # X, Y in R^2: corr(X1, Y1) = 0.6, corr(X2, Y2) = 0.4.
+    "gaussian_2d": gaussian_pairs([0.6, 0.4]),
+}

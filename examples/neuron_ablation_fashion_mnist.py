@@ -34,7 +34,7 @@ import pandas as pd
 matplotlib.use("Agg")
 
 from bayesmi.data import fashion_mnist_available, load_fashion_mnist  # noqa: E402
-from bayesmi.interpret.ablation import neuron_importance  # noqa: E402
+from bayesmi.interpret import neuron_importance  # noqa: E402
 from bayesmi.nets import MLP, accuracy, train_classifier  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results" / "neuron_ablation"
@@ -46,8 +46,8 @@ def main() -> None:
     parser.add_argument("--n-fit", type=int, default=10000, help="training images held out as the fit set")
     parser.add_argument("--n-test", type=int, default=None,
                         help="test images for the curves (default all 10000)")
-    parser.add_argument("--n-random", type=int, default=20)
-    parser.add_argument("--n-draws", type=int, default=1000)
+    parser.add_argument("--num-random", type=int, default=20)
+    parser.add_argument("--num-draws", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
@@ -73,8 +73,8 @@ def main() -> None:
           + ", ".join(f"{k} {v:.4f}" for k, v in acc.items()))
 
     t1 = time.perf_counter()
-    res = neuron_importance(model, x_fit, y_fit, x_test, y_test, n_random=args.n_random, n_draws=args.n_draws,
-                            seed=args.seed)
+    res = neuron_importance(model, x_fit, y_fit, x_test, y_test, num_random=args.num_random,
+                            num_draws=args.num_draws, seed=args.seed)
     t_importance = time.perf_counter() - t1
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -99,7 +99,7 @@ def main() -> None:
     pd.set_option("display.width", 160)
     pd.set_option("display.max_columns", 20)
     print(f"\nneuron importance in {t_importance:.0f} s (fit set {len(x_fit)}, test set {len(x_test)}, "
-          f"{args.n_random} random orders)")
+          f"{args.num_random} random orders)")
     print("\nSpearman correlation of each measure with the single-neuron accuracy drop / loss increase:")
     corr = res.correlations.copy()
     corr["layer"] = corr["layer"].astype(str)

@@ -121,7 +121,7 @@ def test_neuron_information_matches_plugin_values_for_large_n():
     x[:, 3] = 0                                         # never fires: H = MI = selectivity = 0
     model = MLP(24, [24, 16], 10, jax.random.key(1))
     model = eqx.tree_at(lambda m: (m.layers[0].weight, m.layers[0].bias), model, (jnp.eye(24), jnp.zeros(24)))
-    info = ab.neuron_information(model, x, y, n_draws=200)
+    info = ab.neuron_information(model, x, y, num_draws=200)
     got = info[info["layer"] == 0].pivot(index="neuron", columns="measure", values="mean")
     for j in range(6):
         h, mi, kl = _plugin((x[:, j] > 0).astype(int), y)
@@ -249,7 +249,7 @@ def test_random_orders_reproducible():
 
 def _importance(mlp, digits, seed=5, **kwargs):
     """Driver on the digits fit/test sets with small settings."""
-    return ab.neuron_importance(mlp, *digits[2:], n_random=4, n_draws=200, n_boot=200, seed=seed,
+    return ab.neuron_importance(mlp, *digits[2:], num_random=4, num_draws=200, num_bootstrap=200, seed=seed,
                                 progress=False, **kwargs)
 
 
@@ -303,7 +303,7 @@ def test_neuron_importance_seed_reproducible(result, mlp, digits):
 @pytest.mark.parametrize("kwargs, match", [
     ({"measures": ("mi", "variance")}, "measures must be"),
     ({"scope": "everything"}, "scope must be"),
-    ({"n_random": -1}, "n_random"),
+    ({"num_random": -1}, "num_random"),
 ])
 def test_neuron_importance_bad_input(mlp, digits, kwargs, match):
     with pytest.raises(ValueError, match=match):

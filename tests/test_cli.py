@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bayesmi import MIResult, toys, validation
+from bayesmi import MIResult, toys
 from bayesmi.cli import CLIError, column_indices, load_table, main, select_columns
+from bayesmi.studies import validation
 
 N = 300
 RHO = 0.75

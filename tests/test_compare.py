@@ -7,16 +7,14 @@ uses its results. Most of its time is JIT compilation.
 
 from __future__ import annotations
 
-import importlib
 import math
 
 import numpy as np
 import pytest
 
 import bayesmi
-from bayesmi.compare import Comparison, comparison_table
-
-compare_module = importlib.import_module("bayesmi.compare")  # bayesmi.compare is the function
+from bayesmi.studies import comparison as compare_module
+from bayesmi.studies.comparison import Comparison, comparison_table
 
 TOY = bayesmi.toys.gaussian(rho=0.75)
 METHODS = ("gibbs", "svi")
@@ -27,8 +25,8 @@ COLUMNS = ["method", "mean", "sd", "lo95", "hi95", "width95", "wall_s", "converg
 @pytest.fixture(scope="module")
 def comparison() -> Comparison:
     x, y = TOY.sample(500, seed=1)
-    return bayesmi.compare(x, y, methods=METHODS, truth=TOY.mi, seed=1, n_components=1,
-                           num_chains=2, num_warmup=150, num_samples=250, svi_steps=1500)
+    return bayesmi.compare(x, y, methods=METHODS, truth=TOY.mi, seed=1, num_components=1,
+                           num_chains=2, num_warmup=150, num_samples=250, num_steps=1500, progress=False)
 
 
 def test_table(comparison):
@@ -43,7 +41,7 @@ def test_table(comparison):
         assert row["units"] == "nats" and row["truth"] == pytest.approx(TOY.mi)
         assert row["wall_s"] > 0 and row["converged"] == res.converged
     assert comparison.results["gibbs"].draws.shape == (2, 250)
-    assert comparison.results["svi"].draws.shape == (1, 500)
+    assert comparison.results["svi"].draws.shape == (2, 250)  # (num_chains, num_samples)
 
 
 def test_figure_overlays_methods_and_truth(comparison):
@@ -75,10 +73,12 @@ def test_arguments_pass_through_and_plot_off(monkeypatch, comparison):
         return comparison.results["gibbs"]
 
     monkeypatch.setattr(compare_module, "estimate_mi", fake)
-    out = bayesmi.compare([0.0], [0.0], methods=("bootstrap", "gibbs"), seed=7, plot=False, n_bootstrap=20)
+    out = bayesmi.compare([0.0], [0.0], methods=("bootstrap", "gibbs"), seed=7, plot=False,
+                          num_bootstrap=20, progress=False)
     assert out.figure is None and list(out.table["method"]) == ["bootstrap", "gibbs"]
     assert [m for m, _ in seen] == ["bootstrap", "gibbs"]
-    assert all(k == {"truth": None, "seed": 7, "progress": False, "n_bootstrap": 20} for _, k in seen)
+    assert all(k == {"truth": None, "seed": 7, "options": None, "progress": False, "num_bootstrap": 20}
+               for _, k in seen)
 
 
 @pytest.mark.parametrize("methods", [(), ("gibbs", "gibbs")])

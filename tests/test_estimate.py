@@ -42,7 +42,7 @@ def combined_mc_se(a: bayesmi.MIResult, b: bayesmi.MIResult) -> float:
     return math.hypot(a.sd / math.sqrt(a.ess), b.sd / math.sqrt(b.ess))
 
 
-DRAW_SHAPES = {"gibbs": (4, 1000), "nuts": (4, 1000), "svi": (1, 4000), "bootstrap": (1, 50)}
+DRAW_SHAPES = {"gibbs": (4, 1000), "nuts": (4, 1000), "svi": (4, 1000), "bootstrap": (1, 50)}
 
 
 @pytest.mark.parametrize("method", ["gibbs", "nuts", "svi", "bootstrap"])
@@ -84,14 +84,16 @@ def test_bootstrap_spread_close_to_posterior_spread():
 def test_bootstrap_result_has_the_common_interface():
     res = estimate("gaussian", "bootstrap")
     assert res.method == "bootstrap" and res.converged
-    assert res.diagnostics["selection"]["criterion"] == "cv"
+    assert res.diagnostics["selection"]["select_by"] == "cv"
     assert res.diagnostics["n_components"] == min(res.diagnostics["selection"]["scores"],
                                                   key=res.diagnostics["selection"]["scores"].get)
-    assert res.idata.posterior["mi"].shape == (1, 50)
-    assert "log_likelihood" not in res.idata.groups()  # replicates are not posterior draws
-    assert "em_iterations" in res.idata.sample_stats
+    assert res.draws_kind == "replicates" and res.diagnostics["draws"] == "replicates"
+    assert res.idata["bootstrap"]["mi"].shape == (50,) and res.idata["bootstrap"]["mi"].dims == ("replicate",)
+    # replicates are not posterior draws
+    assert "posterior" not in res.idata.groups() and "log_likelihood" not in res.idata.groups()
+    assert "em_iterations" in res.idata["bootstrap"]
     assert {"mean", "sd", "mc_se_integral"} <= set(res.summary().columns)
-    assert math.isnan(res.rhat)
+    assert math.isnan(res.rhat) and math.isnan(res.ess)
 
 
 def test_independent_data_give_mi_near_zero():
@@ -109,7 +111,7 @@ def test_monotone_transform_of_x_leaves_estimate_within_interval():
 
 def test_same_seed_same_answer_and_other_seed_differs():
     x, y = TOYS["gaussian"].sample(300, seed=5)
-    kw = dict(method="gibbs", n_components=1, num_samples=200, num_warmup=100, progress=False)
+    kw = dict(method="gibbs", num_components=1, num_samples=200, num_warmup=100, progress=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bayesmi.ConvergenceWarning)
         a = bayesmi.estimate_mi(x, y, seed=3, **kw)
@@ -138,7 +140,8 @@ def test_inference_data_has_the_documented_groups():
     for group in ("posterior", "sample_stats", "observed_data", "log_likelihood"):
         assert group in idata.groups()
     assert idata.posterior["mi"].dims == ("chain", "draw")
-    assert {"weights", "means", "prec_chol"} <= set(idata.posterior.data_vars)
+    assert {"means", "cov"} <= set(idata.posterior.data_vars)
+    assert ("weights" in idata.posterior) == (res.diagnostics["n_components"] > 1)  # no weights for K = 1
     assert "diverging" in idata.sample_stats
     loo = az.loo(idata)
     assert np.isfinite(loo.elpd_loo)
@@ -182,9 +185,9 @@ def test_heavily_tied_data_warn_and_still_estimate():
 
 @pytest.mark.parametrize("kwargs,match", [
     ({"method": "bootstrapp"}, "method"),
-    ({"method": "bootstrap", "select_by": "loo"}, "criterion"),
+    ({"method": "bootstrap", "select_by": "loo"}, "select_by"),
     ({"units": "hartleys"}, "units"),
-    ({"n_components": 0}, "n_components"),
+    ({"num_components": 0}, "num_components"),
 ])
 def test_bad_settings_raise(kwargs, match):
     x, y = TOYS["gaussian"].sample(100, seed=0)

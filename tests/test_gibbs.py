@@ -4,8 +4,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bayesmi import gmm, inference
+from bayesmi import mixture
+from bayesmi.infer import gibbs
 from bayesmi.models import GMMPrior
+from bayesmi.options import FitOptions
+from bayesmi.util import Progress
 
 
 def test_single_component_matches_normal_wishart_posterior():
@@ -22,12 +25,15 @@ def test_single_component_matches_normal_wishart_posterior():
     expected_cov = rate_n / (dof_n - dim - 1)
     expected_mean = n * zbar / (kappa + n)
 
-    init = gmm.from_covariances(jnp.ones(1), jnp.asarray(zbar[None], jnp.float32),
-                                jnp.asarray(np.cov(z.T)[None], jnp.float32))
-    post = inference.run_gibbs(jnp.asarray(z, jnp.float32), 1, prior, init, jax.random.key(0),
-                               num_chains=2, num_warmup=50, num_samples=2000, progress=False)
-    covs = np.asarray(gmm.covariances(jax.tree.map(lambda a: a.reshape((-1,) + a.shape[2:]), post.params)))[:, 0]
-    means = np.asarray(post.params.means).reshape(-1, dim)
+    init = mixture.from_covariances(jnp.ones(1), jnp.asarray(zbar[None], jnp.float32),
+                                    jnp.asarray(np.cov(z.T)[None], jnp.float32))
+    params, _ = gibbs.sample(
+        jnp.asarray(z, jnp.float32)[None], jnp.ones((1, n)), jax.tree.map(lambda a: a[None], init), np.array([1]),
+        prior, jax.random.key(0), FitOptions(num_chains=2, num_warmup=50, num_samples=2000, progress=False),
+        Progress(False, ""))
+    params = jax.tree.map(lambda a: a[0], params)  # (chains, draws, K, ...)
+    covs = np.asarray(mixture.covariances(jax.tree.map(lambda a: a.reshape((-1,) + a.shape[2:]), params)))[:, 0]
+    means = np.asarray(params.means).reshape(-1, dim)
     m = len(covs)
     # Monte Carlo tolerance from the spread of the draws (independent draws for K = 1).
     assert np.all(np.abs(covs.mean(0) - expected_cov) < 5 * covs.std(0) / np.sqrt(m))

@@ -47,7 +47,7 @@ def test_entropy_posterior_coverage_in_repeated_samples():
     for rep in range(50):
         with warnings.catch_warnings():  # chains of 250 draws: R-hat may just exceed 1.01
             warnings.simplefilter("ignore", bayesmi.ConvergenceWarning)
-            res = bayesmi.estimate_entropy(5.0 + 3.0 * rng.normal(size=500), n_components=1, num_chains=2,
+            res = bayesmi.estimate_entropy(5.0 + 3.0 * rng.normal(size=500), num_components=1, num_chains=2,
                                            num_warmup=100, num_samples=250, progress=False, seed=rep)
         for prob in hits:
             lo, hi = res.interval(prob)
@@ -67,7 +67,9 @@ def test_kl_of_two_gaussians_matches_closed_form():
     lo, hi = res.interval(0.95)
     assert lo < truth < hi, (res, truth)
     assert res.variable == "kl" and set(res.diagnostics["n_components"]) == {"p", "q"}
-    assert {"p_weights", "q_weights"} <= set(res.idata.posterior.data_vars)
+    assert {"p_means", "p_cov", "q_means", "q_cov"} <= set(res.idata.posterior.data_vars)
+    for part, k in res.diagnostics["n_components"].items():  # weights are stored only for K > 1
+        assert (f"{part}_weights" in res.idata.posterior) == (k > 1)
     assert res.idata.log_likelihood["x_p"].shape == (4, 500, N)
     # KL is invariant to a shared affine map: rescaling both samples changes nothing
     scaled = bayesmi.estimate_kl(100 * x_p + 7, 100 * x_q + 7, **FAST)
@@ -112,7 +114,7 @@ def test_conditional_mi_of_a_gaussian_matches_closed_form():
 def test_pointwise_mi_and_its_plot():
     import matplotlib.pyplot as plt
 
-    from bayesmi.plot_pmi import plot_pmi
+    from bayesmi.plots import plot_pmi
 
     toy = toys.gaussian(rho=0.6)
     x, y = toy.sample(N, seed=6)

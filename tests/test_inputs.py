@@ -57,10 +57,13 @@ def test_integer_and_list_input(rng):
 def test_pandas_input(rng):
     pd = pytest.importorskip("pandas")
     xs = pd.Series(rng.normal(size=N), name="a", index=np.arange(N) + 100)
-    ydf = pd.DataFrame(rng.normal(size=(N, 2)), columns=["b", "c"])
+    ydf = pd.DataFrame(rng.normal(size=(N, 2)), columns=["b", "c"], index=np.arange(N) + 100)
     x2, y2, info = prepare_xy(xs, ydf)
     assert x2.shape == (N, 1) and y2.shape == (N, 2)
     np.testing.assert_allclose(x2[:, 0], info["standardizer_x"].transform(xs.to_numpy()[:, None])[:, 0])
+    # paired pandas objects whose indexes differ are refused rather than paired silently by position
+    with pytest.raises(ValueError, match="indexes differ"):
+        prepare_xy(xs, ydf.reset_index(drop=True))
     # nullable dtype with a missing value is reported as NaN
     s = pd.Series([1.0] * 10 + [None] + [2.0] * 10, dtype="Float64")
     with pytest.raises(ValueError, match=r"x contains 1 NaN value.*row 10"):
@@ -210,7 +213,7 @@ def test_too_few_samples(rng):
         prepare_xy(rng.normal(size=15), rng.normal(size=15))
     x2, _, _ = prepare_xy(rng.normal(size=15), rng.normal(size=15), min_samples=10)
     assert x2.shape == (15, 1)
-    with pytest.raises(ValueError, match="min_samples must be >= 1"):
+    with pytest.raises(ValueError, match="min_samples must be an integer >= 1"):
         prepare_xy(rng.normal(size=30), rng.normal(size=30), min_samples=0)
 
 

@@ -7,10 +7,13 @@ import pandas as pd
 import pytest
 
 import bayesmi
-from bayesmi import em, gibbs, toys
-from bayesmi.gmm import GMMParams, pad_components
+from bayesmi import toys
+from bayesmi.infer import em, gibbs
 from bayesmi.interpret import mi_matrix
+from bayesmi.mixture import GMMParams, pad_components
 from bayesmi.models import GMMPrior
+from bayesmi.options import FitOptions
+from bayesmi.util import Progress
 
 RHO = np.array([0.0, 0.5, 0.8])
 N = 1500
@@ -102,7 +105,7 @@ def test_same_seed_same_matrix_and_bits():
 
 def test_cells_subset_and_one_at_a_time_method():
     a, b = block_gaussian(400, 2)
-    m = mi_matrix(a, b, cells=[(2, 2)], method="bootstrap", progress=False, n_bootstrap=20)
+    m = mi_matrix(a, b, cells=[(2, 2)], method="bootstrap", progress=False, num_bootstrap=20)
     assert m.draws.shape == (20, 3, 3)
     assert np.isfinite(m.mean[2, 2]) and np.isnan(m.mean[0, 0])
     assert abs(m.mean[2, 2] - (-0.5 * np.log(1 - 0.64))) < 4 * m.sd[2, 2] + 0.02
@@ -119,7 +122,7 @@ def test_cells_subset_and_one_at_a_time_method():
         ((np.arange(50.0), np.arange(50.0) ** 2), {"cells": [(0, 3)]}, "outside"),
         ((np.arange(50.0), np.arange(50.0) ** 2), {"a_kinds": "ordinal"}, "kind of A column"),
         ((np.arange(50.0),), {"cells": [(0, 0)]}, "diagonal"),
-        ((np.arange(50.0), np.arange(50.0) ** 2), {"svi_steps": 10}, "apply only"),
+        ((np.arange(50.0), np.arange(50.0) ** 2), {"num_step": 10}, "unknown option"),
     ],
 )
 def test_bad_input_is_named(args, kwargs, match):
@@ -134,14 +137,15 @@ def test_batched_gibbs_with_padding_matches_unpadded():
     rng = np.random.default_rng(0)
     z = np.r_[rng.normal(-2, 0.5, (150, 1)), rng.normal(1.5, 0.7, (250, 1))].astype(np.float32)
     prior = GMMPrior()
-    fit, _ = em.fit_em(jnp.asarray(z), 2, prior, jax.random.key(0))
+    fit, _ = em.fit(jnp.asarray(z)[None], jnp.ones((1, 400)), 2, prior, jax.random.key(0))  # leaves (1, K, ...)
     padded_z = jnp.asarray(np.r_[z, np.full((100, 1), 50.0, np.float32)])[None]
     mask = jnp.asarray(np.r_[np.ones(400), np.zeros(100)], jnp.float32)[None]
-    chains = lambda p, lead: jax.tree.map(lambda a: jnp.broadcast_to(a, lead + a.shape), p)  # noqa: E731
-    padded, _ = gibbs.sample_batch(padded_z, mask, chains(pad_components(fit.params, 3), (1, 4)), prior,
-                                   jax.random.key(1), 200, 1000, progress=False)
-    plain, _ = gibbs.sample_chains(jnp.asarray(z), chains(fit.params, (4,)), prior, jax.random.key(2), 200, 1000,
-                                   progress=False)
+    options = FitOptions(num_chains=4, num_warmup=200, num_samples=1000, progress=False)
+    padded, _ = gibbs.sample(padded_z, mask, pad_components(fit, 3), np.array([2]), prior,
+                             jax.random.key(1), options, Progress(False, ""))
+    plain, _ = gibbs.sample(jnp.asarray(z)[None], jnp.ones((1, 400)), fit, np.array([2]), prior, jax.random.key(2),
+                            options, Progress(False, ""))
+    plain = jax.tree.map(lambda a: a[0], plain)  # (chains, draws, K, ...)
     assert np.all(np.asarray(padded.weights[..., 2]) == 0.0)
 
     def summary(params: GMMParams) -> np.ndarray:
@@ -155,13 +159,14 @@ def test_batched_gibbs_with_padding_matches_unpadded():
 
 
 def test_batched_selection_matches_single_selection():
+    """Choosing K for a batch of data sets gives each set the K it gets when chosen alone."""
     rng = np.random.default_rng(1)
     three = np.r_[rng.normal((-4, 0), 0.5, (300, 2)), rng.normal((0, 3), 0.5, (300, 2)),
                   rng.normal((4, 0), 0.5, (300, 2))]
     one = rng.standard_normal((900, 2))
     z = jnp.asarray(np.stack([three, one]), jnp.float32)
-    ks, fits, scores = em.select_components_batch(z, jnp.ones((2, 900)), GMMPrior(), jax.random.key(0),
-                                                  max_components=6)
-    single = [em.select_components(z[i], GMMPrior(), jax.random.key(0), max_components=6)[0] for i in range(2)]
-    assert list(ks) == single == [3, 1]
-    assert scores.shape == (2, 6) and np.isinf(scores[:, -1]).all()
+    batch = em.select_components(z, jnp.ones((2, 900)), GMMPrior(), jax.random.key(0), max_components=6)
+    single = [int(em.select_components(z[i : i + 1], jnp.ones((1, 900)), GMMPrior(), jax.random.key(0),
+                                       max_components=6).n_components[0]) for i in range(2)]
+    assert list(batch.n_components) == single == [3, 1]
+    assert batch.scores.shape == (2, 6) and np.isinf(batch.scores[:, -1]).all()

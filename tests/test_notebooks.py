@@ -1,7 +1,8 @@
 """Execute every notebook in ``notebooks/`` and fail on the first cell that raises.
 
-Notebooks are committed without outputs; this test runs them top to bottom with
-nbclient (cwd = ``notebooks/``, 600 s per cell, matplotlib backend Agg).
+Notebooks are committed executed, with their figures, so a reader sees the results without
+running them (checked below); this test re-runs them top to bottom in memory with nbclient
+(cwd = ``notebooks/``, 600 s per cell, matplotlib backend Agg), leaving the files as they are.
 
 The kernel is always the Python running pytest: a ``python3`` kernelspec whose
 argv starts with ``sys.executable`` is written to a temporary directory and
@@ -82,3 +83,15 @@ def test_notebook_runs(path: Path, kernel_spec_manager: KernelSpecManager,
 
 def test_notebooks_exist() -> None:
     assert NOTEBOOKS, f"no notebooks found in {NOTEBOOK_DIR}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_is_committed_executed_with_figures(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    unexecuted = [i for i, cell in enumerate(code) if cell.get("execution_count") is None]
+    assert not unexecuted, f"{path.name}: code cells {unexecuted} have no outputs; commit the executed notebook"
+    errors = [i for i, cell in enumerate(code) for out in cell.get("outputs", []) if out.get("output_type") == "error"]
+    assert not errors, f"{path.name}: code cells {errors} were committed with an error"
+    images = sum("image/png" in out.get("data", {}) for cell in code for out in cell.get("outputs", []))
+    assert images >= 1, f"{path.name}: no figure in the committed outputs"

@@ -1,4 +1,4 @@
-"""Tests for the coverage-study runner (bayesmi.validation).
+"""Tests for the coverage-study runner (bayesmi.studies.validation).
 
 The counting is checked on synthetic records whose coverage is known by
 construction, and on a Gaussian-mean problem with exact intervals whose
@@ -18,11 +18,13 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from bayesmi import ConvergenceWarning, MIResult, toys, validation
-from bayesmi.validation import (
-    STUDY_TOYS, ValidationResult, binomial_interval, coverage_table, prob_label, replicate_seeds,
-    resolve_toys, run_validation,
+from bayesmi import ConvergenceWarning, MIResult, toys
+from bayesmi.studies import validation
+from bayesmi.studies.validation import (
+    ValidationResult, binomial_interval, coverage_table, replicate_seeds, resolve_toys, run_validation,
 )
+from bayesmi.toys import STUDY_TOYS
+from bayesmi.util import prob_label
 
 PROBS = (0.68, 0.95)
 #: Confidence of the binomial bands in the statistical checks: a correct implementation fails one
@@ -238,7 +240,7 @@ def test_calibration_plot_has_a_panel_per_method(monkeypatch):
 
 def test_tiny_real_study():
     res = run_validation(["gaussian"], sizes=(200,), methods=("gibbs",), replicates=2, progress=False,
-                         n_components=1, num_chains=2, num_warmup=200, num_samples=200)
+                         num_components=1, num_chains=2, num_warmup=200, num_samples=200)
     assert isinstance(res, ValidationResult) and res.probs == PROBS
     rec = res.records
     assert rec.shape[0] == 2

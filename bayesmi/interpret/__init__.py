@@ -1,7 +1,10 @@
-"""Information-theoretic views of neural networks: MI matrices between representations and
-known factors (:func:`mi_matrix`), and neuron importance by information-ordered cumulative
-ablation (:func:`neuron_importance`, Amjad, Liu & Geiger 2018)."""
+"""Information-theoretic views of neural networks: MI matrices between representations and known
+factors (:func:`mi_matrix`, the estimator of :mod:`bayesmi.estimators.matrix`), and neuron
+importance by information-ordered cumulative ablation (:mod:`~bayesmi.interpret.ablation`,
+Amjad, Liu & Geiger 2018). Networks are :mod:`bayesmi.nets`, data sets :mod:`bayesmi.data`."""
 
+from bayesmi.estimators.matrix import mi_matrix, normal_scores
+from bayesmi.interpret import ablation
 from bayesmi.interpret.ablation import (
     NeuronImportance,
     ablate,
@@ -16,10 +19,9 @@ from bayesmi.interpret.ablation import (
     single_neuron_importance,
     spearman_table,
 )
-from bayesmi.interpret.matrix import mi_matrix
 
 __all__ = [
-    "mi_matrix", "NeuronImportance", "neuron_importance", "neuron_information", "single_neuron_importance",
-    "cumulative_ablation", "ablate", "quantize", "quantile_edges", "activation_means", "hidden_activations",
-    "random_orders", "spearman_table",
+    "mi_matrix", "normal_scores", "ablation", "NeuronImportance", "neuron_importance", "neuron_information",
+    "single_neuron_importance", "cumulative_ablation", "ablate", "quantize", "quantile_edges", "activation_means",
+    "hidden_activations", "random_orders", "spearman_table",
 ]

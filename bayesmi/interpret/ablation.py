@@ -24,12 +24,11 @@ after it (vmapped over many orders at once); single-neuron drops are one batched
 network is rebuilt, and the layers before the ablated one run once.
 
 Everything here is a pure function of the :class:`bayesmi.nets.MLP` pytree; plotting lives in
-:mod:`bayesmi.interpret.plot_ablation` and is imported only by the ``plot`` methods.
+:mod:`bayesmi.plots.ablation` and is imported only by the ``plot`` methods.
 """
 
 from __future__ import annotations
 
-import operator
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -44,9 +43,9 @@ import pandas as pd
 import tqdm
 from scipy import stats
 
-from bayesmi.batching import map_chunked
-from bayesmi.discrete import NEURON_MEASURES, neuron_measures
+from bayesmi.estimators.discrete import NEURON_MEASURES, neuron_measures
 from bayesmi.nets.training import accuracy
+from bayesmi.util import check_int, map_chunked, renamed_arguments
 
 __all__ = [
     "NeuronImportance",
@@ -86,18 +85,9 @@ def _hidden_sizes(mlp: Any) -> list[int]:
     return [layer.weight.shape[0] for layer in mlp.layers[:_n_hidden(mlp)]]
 
 
-def _index(value: Any, name: str) -> int:
-    if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    try:
-        return operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name} must be an integer, got {value!r}") from None
-
-
 def _check_layer(mlp: Any, layer: Any) -> int:
     n_hidden = _n_hidden(mlp)
-    layer = _index(layer, "layer")
+    layer = check_int(layer, "layer")
     if not 0 <= layer < n_hidden:
         raise ValueError(
             f"layer must be a hidden-layer index in [0, {n_hidden}) (the network has {n_hidden} hidden "
@@ -207,7 +197,7 @@ def quantile_edges(reference: Any, bins: int) -> np.ndarray:
     empty; the codes still range over 0..bins−1, so every unit has the same ``bins`` levels.
     """
     ref = _check_activations(reference, "reference")
-    bins = _index(bins, "bins")
+    bins = check_int(bins, "bins")
     if bins < 2:
         raise ValueError(f"bins must be ≥ 2, got {bins}")
     return np.quantile(ref, np.arange(1, bins) / bins, axis=0).T
@@ -243,11 +233,11 @@ def quantize(activations: Any, bins: int | None = None, *, threshold: float | No
                              f"got {np.shape(thresholds)}")
         if not np.isfinite(edges).all() or np.any(np.diff(edges, axis=1) < 0):
             raise ValueError("thresholds must be finite and non-decreasing along each unit's edges")
-        if bins is not None and _index(bins, "bins") != edges.shape[1] + 1:
+        if bins is not None and check_int(bins, "bins") != edges.shape[1] + 1:
             raise ValueError(f"bins={bins} does not match {edges.shape[1]} thresholds "
                              "(bins = thresholds + 1)")
     else:
-        bins = 2 if bins is None else _index(bins, "bins")
+        bins = 2 if bins is None else check_int(bins, "bins")
         if bins < 2:
             raise ValueError(f"bins must be ≥ 2, got {bins}")
         if bins == 2 and reference is None:
@@ -461,8 +451,9 @@ def single_neuron_importance(mlp: Any, x: Any, y: Any, means: Any | None = None,
 # --------------------------------------------------------------------------- information measures
 
 
+@renamed_arguments(n_draws="num_draws")
 def neuron_information(mlp: Any, x: Any, y: Any, *, bins: int | None = None, threshold: float | None = None,
-                       x_reference: Any = None, concentration: float | None = None, n_draws: int = 1000,
+                       x_reference: Any = None, concentration: float | None = None, num_draws: int = 1000,
                        seed: int = 0, units: str = "nats", prob: float = 0.95) -> pd.DataFrame:
     """Posterior of entropy, MI with the class and KL selectivity of every hidden neuron, on (x, y).
 
@@ -478,11 +469,11 @@ def neuron_information(mlp: Any, x: Any, y: Any, *, bins: int | None = None, thr
     hidden = hidden_activations(mlp, x)
     refs = hidden_activations(mlp, _check_x(mlp, x_reference, "x_reference")) if x_reference is not None \
         else [None] * len(hidden)
-    k = 2 if bins is None else _index(bins, "bins")
+    k = 2 if bins is None else check_int(bins, "bins")
     # one posterior call for all layers: one compiled shape per network (units are drawn independently)
     codes = np.concatenate([quantize(h, bins, threshold=threshold, reference=ref if k > 2 else None)
                             for h, ref in zip(hidden, refs)], axis=1)
-    res = neuron_measures(codes, y, concentration=concentration, levels=range(k), n_draws=n_draws, seed=seed,
+    res = neuron_measures(codes, y, concentration=concentration, levels=range(k), num_draws=num_draws, seed=seed,
                           units=units)
     lo, hi = res.interval(prob)
     layer = np.concatenate([np.full(h.shape[1], l) for l, h in enumerate(hidden)])
@@ -501,10 +492,10 @@ def neuron_information(mlp: Any, x: Any, y: Any, *, bins: int | None = None, thr
 # --------------------------------------------------------------------------- orders and correlations
 
 
-def random_orders(n: int, n_random: int, seed: int | np.random.SeedSequence) -> np.ndarray:
-    """(n_random, n) random permutations of range(n), reproducible from ``seed``."""
+def random_orders(n: int, num_random: int, seed: int | np.random.SeedSequence) -> np.ndarray:
+    """(num_random, n) random permutations of range(n), reproducible from ``seed``."""
     rng = np.random.default_rng(seed)
-    return np.stack([rng.permutation(n) for _ in range(n_random)]) if n_random else np.zeros((0, n), np.int64)
+    return np.stack([rng.permutation(n) for _ in range(num_random)]) if num_random else np.zeros((0, n), np.int64)
 
 
 def _measure_order(values: np.ndarray, direction: str) -> np.ndarray:
@@ -513,12 +504,13 @@ def _measure_order(values: np.ndarray, direction: str) -> np.ndarray:
     return np.argsort(key, kind="stable")
 
 
-def spearman_table(measures: pd.DataFrame, single: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0,
+@renamed_arguments(n_boot="num_bootstrap")
+def spearman_table(measures: pd.DataFrame, single: pd.DataFrame, *, num_bootstrap: int = 1000, seed: int = 0,
                    prob: float = 0.95) -> pd.DataFrame:
     """Spearman correlation of each measure's posterior mean with each importance target, per layer.
 
     Rows per (layer, measure, importance): rho, its two-sided p-value (scipy; ties handled by average
-    ranks), a percentile bootstrap ``prob`` interval over neurons (resampled with replacement, ``n_boot``
+    ranks), a percentile bootstrap ``prob`` interval over neurons (resampled with replacement, ``num_bootstrap``
     times), and n. ``layer = "all"`` pools the neurons of every layer (the network-wide question;
     measures are then compared across layers, which Amjad et al. warn against). rho is NaN when
     either side is constant (e.g. no single removal changes the accuracy).
@@ -531,7 +523,7 @@ def spearman_table(measures: pd.DataFrame, single: pd.DataFrame, *, n_boot: int 
     groups = list(data.groupby("layer")) + ([("all", data)] if data["layer"].nunique() > 1 else [])
     rows = []
     for l, g in groups:
-        idx = rng.integers(0, len(g), size=(n_boot, len(g)))
+        idx = rng.integers(0, len(g), size=(num_bootstrap, len(g)))
         for m in names:
             for target in IMPORTANCE:
                 a, b = g[m].to_numpy(float), g[target].to_numpy(float)
@@ -548,7 +540,7 @@ def spearman_table(measures: pd.DataFrame, single: pd.DataFrame, *, n_boot: int 
 
 
 def _spearman_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Spearman rho of every row pair of a, b (n_boot, n); NaN where a row is constant."""
+    """Spearman rho of every row pair of a, b (num_bootstrap, n); NaN where a row is constant."""
     ra, rb = stats.rankdata(a, axis=1), stats.rankdata(b, axis=1)
     ra -= ra.mean(axis=1, keepdims=True)
     rb -= rb.mean(axis=1, keepdims=True)
@@ -616,15 +608,15 @@ class NeuronImportance:
     def plot(self, **kwargs: Any):
         """Accuracy vs neurons removed, one panel per layer plus network-wide.
 
-        Keyword arguments go to :func:`bayesmi.interpret.plot_ablation.plot_ablation_curves`.
+        Keyword arguments go to :func:`bayesmi.plots.plot_ablation_curves`.
         """
-        from bayesmi.interpret.plot_ablation import plot_ablation_curves
+        from bayesmi.plots import plot_ablation_curves
 
         return plot_ablation_curves(self, **kwargs)
 
     def plot_scatter(self, **kwargs: Any):
         """Each measure against the single-neuron accuracy drop, one panel per (layer, measure)."""
-        from bayesmi.interpret.plot_ablation import plot_importance_scatter
+        from bayesmi.plots import plot_importance_scatter
 
         return plot_importance_scatter(self, **kwargs)
 
@@ -635,10 +627,11 @@ class NeuronImportance:
                 f"measures {sorted(self.measures['measure'].unique())})")
 
 
+@renamed_arguments(n_random="num_random", n_draws="num_draws", n_boot="num_bootstrap")
 def neuron_importance(mlp: Any, x_fit: Any, y_fit: Any, x_test: Any, y_test: Any, *,
                       measures: Sequence[str] = NEURON_MEASURES, scope: Sequence[str] = ("layer", "network"),
-                      n_random: int = 20, bins: int | None = None, threshold: float | None = None,
-                      concentration: float | None = None, n_draws: int = 1000, n_boot: int = 1000,
+                      num_random: int = 20, bins: int | None = None, threshold: float | None = None,
+                      concentration: float | None = None, num_draws: int = 1000, num_bootstrap: int = 1000,
                       seed: int = 0, units: str = "nats", progress: bool = True) -> NeuronImportance:
     """Information measures of every hidden neuron, cumulative ablation curves and their correlation.
 
@@ -654,7 +647,7 @@ def neuron_importance(mlp: Any, x_fit: Any, y_fit: Any, x_test: Any, y_test: Any
 
     ``scope``: "layer" (each hidden layer alone, orders within it) and/or "network" ((layer, neuron)
     pairs of all layers ranked together). Orders: each measure ascending (lowest first) and descending
-    (highest first), plus ``n_random`` random orders per scope and layer, seeded from ``seed``
+    (highest first), plus ``num_random`` random orders per scope and layer, seeded from ``seed``
     (reproducible). Ties in a measure keep the neuron order. Measures are ranked by posterior mean.
     """
     unknown = [m for m in measures if m not in NEURON_MEASURES]
@@ -663,9 +656,9 @@ def neuron_importance(mlp: Any, x_fit: Any, y_fit: Any, x_test: Any, y_test: Any
     scopes = (scope,) if isinstance(scope, str) else tuple(scope)
     if not scopes or any(s not in ("layer", "network") for s in scopes):
         raise ValueError(f"scope must be 'layer', 'network' or both, got {scope!r}")
-    n_random = _index(n_random, "n_random")
-    if n_random < 0:
-        raise ValueError(f"n_random must be ≥ 0, got {n_random}")
+    num_random = check_int(num_random, "num_random")
+    if num_random < 0:
+        raise ValueError(f"num_random must be ≥ 0, got {num_random}")
     x_fit, y_fit = _check_xy(mlp, x_fit, y_fit, ("x_fit", "y_fit"))
     x_test, y_test = _check_xy(mlp, x_test, y_test, ("x_test", "y_test"))
     sizes = _hidden_sizes(mlp)
@@ -675,7 +668,7 @@ def neuron_importance(mlp: Any, x_fit: Any, y_fit: Any, x_test: Any, y_test: Any
     bar = tqdm.tqdm(jobs, desc="neuron importance", disable=not progress)
     bar.set_postfix_str("measures")
     info = neuron_information(mlp, x_fit, y_fit, bins=bins, threshold=threshold, concentration=concentration,
-                              n_draws=n_draws, seed=seed, units=units)
+                              num_draws=num_draws, seed=seed, units=units)
     info = info[info["measure"].isin(measures)].reset_index(drop=True)
     means = activation_means(mlp, x_fit)
     bar.update()
@@ -697,30 +690,30 @@ def neuron_importance(mlp: Any, x_fit: Any, y_fit: Any, x_test: Any, y_test: Any
                                         "accuracy": a}))
 
     labels = [(m, d, 0) for m in measures for d in DIRECTIONS]
-    labels += [("random", "random", r) for r in range(n_random)]
+    labels += [("random", "random", r) for r in range(num_random)]
     if "layer" in scopes:
         for l, n in enumerate(sizes):
             bar.set_postfix_str(f"layer {l}")
             orders = [_measure_order(wide[m][wide[m]["layer"] == l]["mean"].to_numpy(), d)
                       for m in measures for d in DIRECTIONS]
-            orders = np.concatenate([np.stack(orders), random_orders(n, n_random, seeds[l])])
+            orders = np.concatenate([np.stack(orders), random_orders(n, num_random, seeds[l])])
             run("layer", l, labels, orders, orders, l, n)
             bar.update()
     if "network" in scopes:
         bar.set_postfix_str("network")
         pairs = np.array([(l, j) for l, n in enumerate(sizes) for j in range(n)])
         orders = [_measure_order(wide[m]["mean"].to_numpy(), d) for m in measures for d in DIRECTIONS]
-        orders = np.concatenate([np.stack(orders), random_orders(len(pairs), n_random, seeds[-1])])
+        orders = np.concatenate([np.stack(orders), random_orders(len(pairs), num_random, seeds[-1])])
         run("network", "all", labels, orders, pairs[orders], None, len(pairs))
         bar.update()
     bar.close()
 
     curves = pd.concat(frames, ignore_index=True)
     curves["layer"] = curves["layer"].astype(object)  # ints, and "all" network-wide, whatever the scopes
-    correlations = spearman_table(info, single, n_boot=n_boot, seed=seed)
+    correlations = spearman_table(info, single, num_bootstrap=num_bootstrap, seed=seed)
     intact = accuracy(mlp, x_test, y_test)
-    settings = {"measures": tuple(measures), "scope": scopes, "n_random": n_random,
+    settings = {"measures": tuple(measures), "scope": scopes, "num_random": num_random,
                 "bins": 2 if bins is None else bins, "threshold": threshold,
-                "concentration": concentration, "n_draws": n_draws, "seed": seed, "units": units,
+                "concentration": concentration, "num_draws": num_draws, "seed": seed, "units": units,
                 "n_fit": len(x_fit), "n_test": len(x_test), "hidden_sizes": tuple(sizes)}
     return NeuronImportance(info, curves, single, correlations, intact, settings)

@@ -18,7 +18,7 @@ import numpy as np
 import optax
 import tqdm
 
-from bayesmi.batching import map_chunked
+from bayesmi.util import map_chunked
 
 __all__ = ["accuracy", "predict", "train_classifier"]
 
@@ -113,7 +113,7 @@ def _batch_logits(model: eqx.Module, x: jax.Array) -> jax.Array:
 
 def predict(model: eqx.Module, x: Any, batch_size: int = 1024) -> np.ndarray:
     """Logits (N, n_classes) of examples x (N, ...), computed in jitted batches of ``batch_size``
-    (one compiled shape: :func:`bayesmi.batching.map_chunked`)."""
+    (one compiled shape: :func:`bayesmi.util.map_chunked`)."""
     x, _ = _check_inputs(x)
     _n_classes(model, x)
     return np.asarray(map_chunked(lambda xb: _batch_logits(model, xb), x, batch_size))

@@ -28,7 +28,7 @@ import numpy as np
 import optax
 import tqdm
 
-from bayesmi.batching import map_chunked
+from bayesmi.util import map_chunked
 
 __all__ = ["BetaVAE", "elbo_loss", "encode", "reconstruct", "train_vae"]
 

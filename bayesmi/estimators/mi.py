@@ -1,0 +1,122 @@
+"""``estimate_mi``: from joint samples to a posterior of I(X;Y).
+
+Validate and standardise the inputs (:mod:`bayesmi.inputs`), fit the Bayesian mixture to the
+joint sample (:func:`bayesmi.fitting.fit_mixtures`: K by BIC of a MAP-EM fit, then Gibbs, NUTS,
+SVI or the bootstrap), integrate MI for every posterior draw
+(:func:`bayesmi.mixture.mutual_information`) and package the lot as an
+:class:`~bayesmi.results.MIResult`. With ``y_type="categorical"`` the class-conditional densities
+are mixtures instead (:mod:`bayesmi.estimators.categorical`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from bayesmi.estimators.categorical import DEFAULT_CLASS_CONCENTRATION, categorical_mi
+from bayesmi.estimators.posterior import quantity_result
+from bayesmi.fitting import fit_mixtures, integrate, row_log_likelihoods, store_pointwise
+from bayesmi.inputs import prepare_xy
+from bayesmi.mixture import GMMParams, mutual_information, pointwise_mutual_information
+from bayesmi.options import FitOptions
+from bayesmi.results import MIResult
+from bayesmi.util import Progress, map_chunked, to_units
+
+__all__ = ["estimate_mi", "JointMixtureModel", "Y_TYPES"]
+
+Y_TYPES = ("continuous", "categorical")
+
+_pmi_per_draw = jax.jit(jax.vmap(pointwise_mutual_information, in_axes=(0, None, None)), static_argnums=1)
+
+
+@dataclass(frozen=True)
+class JointMixtureModel:
+    """A mixture posterior of the joint (x, y): draws (chains, draws, K, ...), the standardised rows
+    z (N, D) it was fitted to and the number of x coordinates."""
+
+    params: GMMParams
+    z: np.ndarray
+    dim_x: int
+
+    def pointwise_mi(self, draw_index: np.ndarray) -> np.ndarray:
+        """log p(x_i, y_i) / (p(x_i) p(y_i)) (nats) at every row for the flattened draws ``draw_index``: (S, N)."""
+        flat = jax.tree.map(lambda a: jnp.asarray(a.reshape((-1,) + a.shape[2:])[draw_index]), self.params)
+        z = jnp.asarray(self.z, jnp.float32)
+        return np.asarray(map_chunked(lambda p: _pmi_per_draw(p, self.dim_x, z), flat, 64))
+
+
+def estimate_mi(
+    x: Any,
+    y: Any,
+    *,
+    y_type: Literal["continuous", "categorical"] = "continuous",
+    options: FitOptions | None = None,
+    units: Literal["nats", "bits"] = "nats",
+    truth: float | None = None,
+    seed: int = 0,
+    jitter_ties: bool = True,
+    pointwise_log_likelihood: bool | Literal["auto"] = "auto",
+    class_concentration: float = DEFAULT_CLASS_CONCENTRATION,
+    **fit_options: Any,
+) -> MIResult:
+    """Posterior of the mutual information I(X;Y) under a Bayesian Gaussian mixture.
+
+    Parameters
+    ----------
+    x, y : array-like (N,) or (N, d)
+        Joint samples; rows are paired (pandas objects must have equal indexes). Columns are
+        standardised internally. With ``y_type="categorical"``, y is (N,) class labels of any
+        hashable type instead.
+    y_type : "continuous" (default) or "categorical": y holds class labels; each class's x is fitted
+        by its own mixture and the class probabilities have a Dirichlet(counts +
+        ``class_concentration``) posterior (bootstrap: multinomial resampling of the counts); see
+        :mod:`bayesmi.estimators.categorical`.
+    options : :class:`~bayesmi.FitOptions`, the fit settings (method, number of components, chains,
+        draws, integration points, progress bar; defaults documented there).
+    **fit_options : any field of :class:`~bayesmi.FitOptions` given directly, e.g.
+        ``method="nuts"``, ``num_samples=500``, ``progress=False``; they override ``options``.
+    units : "nats" (default) or "bits" for every number on the result.
+    truth : the known MI in nats, if any (toy data); shown by ``summary`` and ``plot``.
+    seed : every random step (jitter, EM starts, sampler, QMC points) derives from it.
+    jitter_ties : dequantise heavily tied columns (with a TiesWarning) instead of raising.
+    pointwise_log_likelihood : store log p(z_i | draw) in ``idata.log_likelihood`` (for ``az.loo``);
+        "auto" stores it for posterior draws when it has at most 5e7 values.
+    class_concentration : Dirichlet prior concentration per class (default 1/2, Jeffreys).
+
+    Returns
+    -------
+    MIResult with ``draws`` of shape (chains, draws); ``converged`` is False (and a
+    ConvergenceWarning is issued) on R-hat > 1.01, ESS < 100 per chain, divergences, an ELBO that
+    has not settled, or bootstrap refits that did not converge.
+    """
+    options = FitOptions.resolve(options, **fit_options)
+    to_units(1.0, units)  # validates units early
+    if y_type not in Y_TYPES:
+        raise ValueError(f"y_type must be one of {Y_TYPES}, got {y_type!r}")
+    if y_type == "categorical":
+        return categorical_mi(x, y, options, class_concentration=class_concentration, units=units, truth=truth,
+                              pointwise_log_likelihood=pointwise_log_likelihood, jitter_ties=jitter_ties, seed=seed)
+
+    xs, ys, info = prepare_xy(x, y, jitter_ties=jitter_ties, seed=seed)
+    z = np.concatenate([xs, ys], axis=1).astype(np.float32)
+    dim_x = xs.shape[1]
+    names = [f"x{i}" for i in range(dim_x)] + [f"y{i}" for i in range(ys.shape[1])]
+    with Progress(options.progress, f"estimate_mi ({options.method})") as progress:
+        batch = fit_mixtures([z], options, jax.random.key(seed), progress)
+        params = batch.mixture(0)
+        integral = integrate(mutual_information, (jax.tree.map(lambda a: a[None], params),), (dim_x,), options,
+                             seed, "I(X;Y)", progress)
+    values = integral.values[0]
+    log_lik = None
+    if store_pointwise(pointwise_log_likelihood, type(batch.info).DRAWS, values.size * z.shape[0]):
+        log_lik = {"z": row_log_likelihoods(params, z)}
+    return quantity_result(
+        variable="mi", long_name="I(X;Y)", values=values, integral=integral, batch=batch, parts={"": (0, names)},
+        observed={"z": (z, ["obs", "dim"])}, options=options, units=units, truth=truth,
+        diagnostics={k: info[k] for k in ("n", "dim_x", "dim_y", "jittered_columns")},
+        coords={"obs": np.arange(z.shape[0])}, log_likelihood=log_lik, model=JointMixtureModel(params, z, dim_x),
+    )

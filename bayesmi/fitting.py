@@ -1,0 +1,204 @@
+"""The one fit path: mixture posteriors for a batch of data sets, and a quantity integrated per draw.
+
+Every mixture-based estimator goes through the same two steps; a single fit is a batch of one.
+
+1. :func:`fit_mixtures`: pad the data sets (n_s, D) to one array with a row mask, choose each
+   set's K by one batched EM (:func:`bayesmi.infer.em.select_components`) or take the fixed K,
+   and draw the posteriors with the method's driver (:data:`bayesmi.infer.DRIVERS`). Returns a
+   :class:`MixtureBatch`.
+2. :func:`integrate`: evaluate an information quantity of :mod:`bayesmi.mixture` for every draw
+   of every posterior with common randomised-QMC points, multiplying the points until the Monte
+   Carlo error is small against each posterior's spread.
+
+Diagnosis and InferenceData are :mod:`bayesmi.diagnostics`'; the estimators combine the pieces.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from bayesmi.infer import DRIVERS, em
+from bayesmi.mixture import GMMParams, first_components, log_prob, qmc_normal_points
+from bayesmi.models import GMMPrior
+from bayesmi.options import MC_SE_TARGET, FitOptions
+from bayesmi.util import Progress, find_stack_level, map_chunked
+
+__all__ = ["MixtureBatch", "fit_mixtures", "default_prior", "Integral", "integrate", "row_log_likelihoods",
+           "store_pointwise", "MAX_POINTWISE_VALUES", "DRAW_CHUNK"]
+
+#: Above this many float32 values the pointwise log-likelihood is not stored.
+MAX_POINTWISE_VALUES = 50_000_000
+#: Posterior draws per compiled call of a per-draw integral.
+DRAW_CHUNK = 256
+
+
+def default_prior(options: FitOptions) -> GMMPrior | None:
+    """``options.prior``, or ``GMMPrior()`` for the Bayesian methods (the bootstrap's None is maximum likelihood)."""
+    if options.prior is None and options.method != "bootstrap":
+        return GMMPrior()
+    return options.prior
+
+
+@dataclass(frozen=True)
+class MixtureBatch:
+    """Mixture posteriors of a batch of data sets, draws paired by index across sets.
+
+    params: draws with leaves (S, chains, draws, K_max, ...); components beyond a set's K have weight 0.
+    n_components: (S,) the K of each set. scores: (S, max_components) value of the ``select_by``
+    criterion per K tried (inf where not tried), None when K was fixed. info: the driver's ``Info``
+    (leaves lead with S). data: the fitted sets (n_s, D). timings: seconds of "em" and of the driver.
+    """
+
+    params: GMMParams
+    n_components: np.ndarray
+    select_by: str | None
+    scores: np.ndarray | None
+    info: Any
+    data: list[np.ndarray]
+    method: str
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def mixture(self, i: int) -> GMMParams:
+        """Draws of set i without padding: leaves (chains, draws, K_i, ...)."""
+        return first_components(jax.tree.map(lambda a: a[i], self.params), int(self.n_components[i]))
+
+    def selection(self, i: int) -> dict[str, Any]:
+        """How set i's K was chosen: {"select_by", "scores" {K: score}}."""
+        if self.scores is None:
+            return {"select_by": None, "scores": {}}
+        return {"select_by": self.select_by,
+                "scores": {k + 1: float(s) for k, s in enumerate(self.scores[i]) if np.isfinite(s)}}
+
+
+def _pad_sets(sets: Sequence[np.ndarray]) -> tuple[jax.Array, jax.Array]:
+    """Sets (n_s, D) stacked to (S, N_max, D), each set's rows first, with a row mask (S, N_max)."""
+    n_max, dim = max(len(s) for s in sets), sets[0].shape[1]
+    z = np.zeros((len(sets), n_max, dim), np.float32)
+    mask = np.zeros((len(sets), n_max), np.float32)
+    for i, s in enumerate(sets):
+        z[i, : len(s)], mask[i, : len(s)] = s, 1.0
+    return jnp.asarray(z), jnp.asarray(mask)
+
+
+def fit_mixtures(sets: Sequence[np.ndarray], options: FitOptions, key: jax.Array, progress: Progress) -> MixtureBatch:
+    """Mixture posteriors of the standardised data sets ``sets`` (each (n_s, D), one D for all).
+
+    K per set by ``options.effective_select_by`` (or ``options.num_components``), EM batched
+    over all sets, then the method's driver on the whole batch.
+    """
+    dims = {s.shape[1] for s in sets}
+    if len(dims) != 1:
+        raise ValueError(f"the data sets of one batch must have one dimension, got {sorted(dims)}")
+    z, mask = _pad_sets(sets)
+    prior = default_prior(options)
+    key_em, key_fit = jax.random.split(key)
+    start = time.perf_counter()
+    if options.num_components == "auto":
+        select_by = options.effective_select_by
+        chosen = em.select_components(z, mask, prior, key_em, options.max_components, select_by, progress=progress)
+        ks, init, scores = chosen.n_components, chosen.params, chosen.scores
+    else:
+        select_by, scores = None, None
+        progress.stage("EM", 1)
+        init, _ = em.fit(z, mask, options.num_components, prior, key_em)
+        ks = np.full(len(sets), options.num_components)
+        progress.update()
+    timings = {"em": time.perf_counter() - start}
+    start = time.perf_counter()
+    params, info = DRIVERS[options.method].sample(z, mask, init, ks, prior, key_fit, options, progress)
+    params = jax.block_until_ready(params)
+    timings["sampling"] = time.perf_counter() - start
+    return MixtureBatch(params, ks, select_by, scores, info, [np.asarray(s) for s in sets], options.method, timings)
+
+
+@partial(jax.jit, static_argnums=(0, 1))
+def _per_draw(quantity: Callable, static: tuple, draws: tuple, base: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``quantity(*draw, *static, base)`` for every draw along the leading axis of ``draws``' leaves."""
+    return jax.vmap(lambda d: quantity(*d, *static, base))(draws)
+
+
+@dataclass(frozen=True)
+class Integral:
+    """A quantity per draw for P posteriors: values (P, chains, draws) in nats; per posterior (P,) the
+    root-mean-square MC s.e. of one draw's integral, the QMC points per component used, and that
+    s.e. over the posterior sd; the wall time in seconds."""
+
+    values: np.ndarray
+    mc_se: np.ndarray
+    num_points: np.ndarray
+    mc_se_over_sd: np.ndarray
+    seconds: float
+
+
+def integrate(
+    quantity: Callable[..., tuple[jax.Array, jax.Array]], draws: tuple, static: tuple, options: FitOptions,
+    seed: int, label: str, progress: Progress,
+) -> Integral:
+    """``quantity(*draw, *static, base_points) -> (value, mc_se)`` for every draw of P posteriors.
+
+    The leaves of ``draws`` lead with (P, chains, draws), e.g. ``(params,)`` for
+    :func:`bayesmi.mixture.mutual_information` with ``static=(dim_x,)``. All draws share the same
+    randomised-QMC points (common random numbers). Points start at ``options.num_points`` per
+    component and are multiplied by 4 (up to twice) for the posteriors whose MC s.e. exceeds
+    ``MC_SE_TARGET`` × their posterior sd; a warning names ``label`` if any still does.
+    """
+    start = time.perf_counter()
+    lead = jax.tree.leaves(draws)[0].shape[:3]
+    mixtures = jax.tree.leaves(draws, is_leaf=lambda a: isinstance(a, GMMParams))
+    dim = next(m for m in mixtures if isinstance(m, GMMParams)).means.shape[-1]  # the points' dimension
+    values = np.zeros(lead)
+    se = np.zeros(lead)
+    todo = np.arange(lead[0])
+    num_points = np.full(lead[0], options.num_points)
+    for points in (options.num_points, 4 * options.num_points, 16 * options.num_points):
+        part = jax.tree.map(lambda a: a[todo].reshape((-1,) + a.shape[3:]), draws)
+        base = jnp.asarray(qmc_normal_points(dim, points, options.num_randomizations, seed))
+        n_draws = jax.tree.leaves(part)[0].shape[0]
+        progress.stage(f"{label} integral ({points} points per component)", -(-n_draws // DRAW_CHUNK))
+        v, e = map_chunked(lambda d: _per_draw(quantity, static, d, base), part, DRAW_CHUNK, progress.update)
+        values[todo] = np.asarray(v).reshape((todo.size,) + lead[1:])
+        se[todo] = np.asarray(e).reshape((todo.size,) + lead[1:])
+        num_points[todo] = points
+        mc_se = np.sqrt(np.mean(se**2, axis=(-2, -1)))
+        sd = np.std(values, axis=(-2, -1))
+        todo = np.flatnonzero(mc_se > MC_SE_TARGET * sd)
+        if todo.size == 0:
+            break
+    ratio = mc_se / np.maximum(sd, 1e-12)
+    if np.any(ratio > MC_SE_TARGET):
+        warnings.warn(f"MC error of the {label} integral is {np.max(ratio):.2f} × the posterior sd (target "
+                      f"{MC_SE_TARGET}); raise num_points.", UserWarning, stacklevel=find_stack_level())
+    return Integral(values, mc_se, num_points, ratio, time.perf_counter() - start)
+
+
+_log_prob_per_draw = jax.jit(jax.vmap(log_prob, in_axes=(0, None)))
+
+
+def row_log_likelihoods(params: GMMParams, z: np.ndarray) -> np.ndarray:
+    """``log p(z_i | draw)`` (nats) for every draw (leaves (..., K, ...)) and row of z (N, D): (..., N)."""
+    lead = params.weights.shape[:-1]
+    flat = jax.tree.map(lambda a: a.reshape((-1,) + a.shape[len(lead):]), params)
+    log_lik = map_chunked(lambda p: _log_prob_per_draw(p, jnp.asarray(z, jnp.float32)), flat, 64)
+    return np.asarray(log_lik).reshape(lead + (z.shape[0],))
+
+
+def store_pointwise(setting: bool | str, draws_kind: str, n_values: int) -> bool:
+    """Resolve ``pointwise_log_likelihood="auto"``: store it for posterior draws (not bootstrap
+    replicates, on which LOO would mean nothing) when it has at most MAX_POINTWISE_VALUES values."""
+    if setting == "auto":
+        return draws_kind == "posterior" and n_values <= MAX_POINTWISE_VALUES
+    if not isinstance(setting, bool):
+        raise ValueError(f"pointwise_log_likelihood must be True, False or 'auto', got {setting!r}")
+    if setting and draws_kind == "replicates":
+        raise ValueError("pointwise_log_likelihood=True needs posterior draws; bootstrap replicates have none "
+                         "(LOO on refits of resampled data means nothing)")
+    return setting

@@ -1,0 +1,304 @@
+"""EM for full-covariance Gaussian mixtures (MAP or maximum likelihood), batched, and the choice of K.
+
+The prior is the conjugate one of :class:`bayesmi.models.GMMPrior` (Fraley & Raftery 2007,
+"Bayesian regularization for normal mixture estimation"): it keeps every covariance away from
+singular, so EM cannot collapse a component onto a few points, and it is the prior of the Bayesian
+models, so the EM fit is the posterior mode the samplers start from. With ``prior=None`` the fit
+is maximum likelihood (the frequentist GMM-MI baseline) with a covariance floor.
+
+Everything runs on a batch of data sets ``z`` (S, N, D) with rows of per-sample weights
+(S, R, N): a data set shorter than N has weight-0 padding rows, a cross-validation fold is a 0/1
+mask and a bootstrap replicate a vector of resampling counts, so sets, folds, starts and replicates
+are one compiled, vmapped program. A single fit is a batch of one.
+
+The algorithm in the BlackJAX manner: :class:`EMState` is one run's state, :func:`init` starts it
+from k-means++ seeds, :func:`step` is one EM iteration and :func:`run` iterates to convergence,
+returning the parameters and an :class:`EMInfo`. :func:`fit` (best of several starts) and
+:func:`select_components` (K by BIC, AIC or cross-validation) build on them.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from bayesmi.mixture import GMMParams, component_log_prob, from_covariances, log_prob, pad_components
+from bayesmi.models import GMMPrior
+from bayesmi.util import Progress
+
+__all__ = [
+    "EMState", "EMInfo", "Selection", "init", "step", "run", "fit", "refit", "select_components",
+    "fold_masks", "n_parameters", "ML_COVARIANCE_FLOOR", "TOLERANCE", "MAX_ITER", "NUM_INIT",
+]
+
+#: Covariance floor of maximum-likelihood EM (``prior=None``), as scikit-learn's ``reg_covar``;
+#: on standardised data it only guards against exactly singular components.
+ML_COVARIANCE_FLOOR = 1e-6
+#: EM stops when an iteration gains less than this many nats per unit of weight (per row). EM
+#: converges linearly, so the remaining gain can be many times the last step's: at 1e-4 a 3-component
+#: fit to 20 000 Student-t rows stopped 41 nats below the 1e-5 fit, more than one BIC step
+#: (6 parameters × ½ log N ≈ 30 nats), so 1e-4 can change the chosen K.
+TOLERANCE = 1e-5
+MAX_ITER = 300
+#: k-means++ starts per fit; the one of highest log posterior is kept.
+NUM_INIT = 4
+
+
+class EMState(NamedTuple):
+    """One EM run: the current parameters, the weighted log-likelihood (nats) they were reached
+    from, the one before it, and the iterations done."""
+
+    params: GMMParams
+    log_likelihood: jax.Array
+    previous_log_likelihood: jax.Array
+    n_iter: jax.Array
+
+
+class EMInfo(NamedTuple):
+    """Outcome of EM runs (leaves with any batch axes): weighted log-likelihood and log posterior
+    (nats) of the final parameters, and iterations used (``max_iter`` means EM did not converge)."""
+
+    log_likelihood: jax.Array
+    log_posterior: jax.Array
+    n_iter: jax.Array
+
+
+class Selection(NamedTuple):
+    """The number of components chosen for each set of a batch.
+
+    n_components: (S,) chosen K; params: the best EM fit of each set at its K, padded with
+    zero-weight components to the largest K of the batch (leaves (S, K_max, ...)); scores:
+    (S, max_components) criterion value per K tried (lower is better), inf where not tried.
+    """
+
+    n_components: np.ndarray
+    params: GMMParams
+    scores: np.ndarray
+
+
+def n_parameters(n_components: int, dim: int) -> int:
+    """Free parameters of a full-covariance mixture (weights, means, covariances)."""
+    return n_components - 1 + n_components * dim + n_components * dim * (dim + 1) // 2
+
+
+def _m_step(z: jax.Array, resp: jax.Array, prior: GMMPrior | None, active: jax.Array) -> GMMParams:
+    """Parameters from (sample-weighted) responsibilities ``resp`` (N, K): the conjugate MAP update
+    with a ``prior``, maximum likelihood plus :data:`ML_COVARIANCE_FLOOR` without. Components not
+    ``active`` (K,) are padding: they keep weight exactly 0, and the prior is that of the active ones."""
+    dim = z.shape[1]
+    nk = resp.sum(0) + 1e-10  # (K,)
+    zbar = (resp.T @ z) / nk[:, None]  # (K, D)
+    diff = z[None, :, :] - zbar[:, None, :]  # (K, N, D)
+    scatter = jnp.einsum("nk,kni,knj->kij", resp, diff, diff)
+    if prior is None:
+        weights, means = jnp.where(active, nk, 0.0), zbar
+        covs = scatter / nk[:, None, None] + ML_COVARIANCE_FLOOR * jnp.eye(dim)
+    else:
+        kappa = prior.mean_shrinkage
+        shift = zbar - prior.mean
+        means = (nk[:, None] * zbar + kappa * prior.mean) / (nk[:, None] + kappa)
+        covs = (
+            prior.rate_matrix(active.sum(), dim)
+            + (kappa * nk / (kappa + nk))[:, None, None] * shift[:, :, None] * shift[:, None, :]
+            + scatter
+        ) / (prior.dof(dim) + nk + dim + 2)[:, None, None]
+        weights = jnp.where(active, jnp.maximum(nk + prior.weight_concentration - 1.0, 1e-10), 0.0)
+    return from_covariances(weights / weights.sum(), means, covs)
+
+
+def _kmeanspp_means(key: jax.Array, z: jax.Array, weights: jax.Array, k: int) -> jax.Array:
+    """k-means++ seeding among rows of positive weight: each next mean drawn ∝ weight × squared distance."""
+    keys = jax.random.split(key, k)
+    log_w = jnp.log(weights)
+    first = z[jax.random.categorical(keys[0], log_w)]
+    means = jnp.zeros((k, z.shape[1]), z.dtype).at[0].set(first)
+    d2 = jnp.sum((z - first) ** 2, -1)
+
+    def seed_next(carry, i):
+        means, d2 = carry
+        idx = jax.random.categorical(keys[i], log_w + jnp.log(d2 + 1e-12))
+        means = means.at[i].set(z[idx])
+        return (means, jnp.minimum(d2, jnp.sum((z - z[idx]) ** 2, -1))), None
+
+    (means, _), _ = jax.lax.scan(seed_next, (means, d2), jnp.arange(1, k))
+    return means
+
+
+def init(z: jax.Array, weights: jax.Array, key: jax.Array, n_components: int, prior: GMMPrior | None) -> EMState:
+    """A run started from hard assignments of the rows (N, D) to ``n_components`` k-means++ seeds."""
+    seeds = _kmeanspp_means(key, z, weights, n_components)
+    nearest = jnp.argmin(jnp.sum((z[:, None, :] - seeds[None]) ** 2, -1), 1)
+    resp = jax.nn.one_hot(nearest, n_components, dtype=z.dtype) * weights[:, None]
+    params = _m_step(z, resp, prior, jnp.ones(n_components, bool))
+    return EMState(params, jnp.asarray(-jnp.inf, z.dtype), jnp.asarray(jnp.inf, z.dtype), jnp.asarray(0))
+
+
+def step(state: EMState, z: jax.Array, weights: jax.Array, prior: GMMPrior | None) -> EMState:
+    """One EM iteration: responsibilities at ``state.params``, then the M-step (components of
+    weight 0 are inactive padding and stay so)."""
+    comp = component_log_prob(state.params, z)
+    log_norm = jax.nn.logsumexp(comp, 1, keepdims=True)
+    resp = jnp.exp(comp - log_norm) * weights[:, None]
+    log_lik = jnp.sum(weights * log_norm[:, 0])
+    params = _m_step(z, resp, prior, state.params.weights > 0)
+    return EMState(params, log_lik, state.log_likelihood, state.n_iter + 1)
+
+
+def run(
+    state: EMState, z: jax.Array, weights: jax.Array, prior: GMMPrior | None,
+    max_iter: int = MAX_ITER, tol: float = TOLERANCE,
+) -> tuple[GMMParams, EMInfo]:
+    """Iterate :func:`step` from ``state`` until an iteration gains less than ``tol`` nats per unit
+    of weight, or ``max_iter`` iterations. Returns the parameters and their :class:`EMInfo`."""
+    total = weights.sum()
+
+    def unfinished(s: EMState) -> jax.Array:
+        return (s.n_iter < max_iter) & (jnp.abs(s.log_likelihood - s.previous_log_likelihood) > tol * total)
+
+    final = jax.lax.while_loop(unfinished, lambda s: step(s, z, weights, prior), state)
+    log_lik = jnp.sum(weights * log_prob(final.params, z))
+    log_post = log_lik if prior is None else log_lik + prior.log_prob(final.params)
+    return final.params, EMInfo(log_lik, jnp.nan_to_num(log_post, nan=-jnp.inf), final.n_iter)
+
+
+@partial(jax.jit, static_argnums=(2, 3, 5))
+def _fit_starts(z: jax.Array, weights: jax.Array, n_components: int, prior: GMMPrior | None, key: jax.Array,
+                num_init: int) -> tuple[GMMParams, EMInfo]:
+    """The best of ``num_init`` runs for every set (S, N, D) and weight row (S, R, N): leaves (S, R, ...).
+
+    Each K compiles its own program with exactly K components: masked spare components would
+    serve every K with one compilation but cost 2.4x the run time of a 100-set batch (measured,
+    N = 1000, K ≤ 6), and the compilation is the part a persistent compilation cache removes."""
+    keys = jax.random.split(key, weights.shape[:2] + (num_init,))
+
+    def one(zs, w, k):
+        return run(init(zs, w, k, n_components, prior), zs, w, prior)
+
+    params, info = jax.vmap(jax.vmap(jax.vmap(one, (None, None, 0)), (None, 0, 0)), (0, 0, 0))(z, weights, keys)
+    best = jnp.argmax(info.log_posterior, axis=-1)
+    pick = lambda a: jnp.take_along_axis(a, best.reshape(best.shape + (1,) * (a.ndim - 2)), axis=2)[:, :, 0]  # noqa: E731
+    return jax.tree.map(pick, params), jax.tree.map(pick, info)
+
+
+def fit(
+    z: jax.Array, mask: jax.Array, n_components: int, prior: GMMPrior | None, key: jax.Array,
+    num_init: int = NUM_INIT,
+) -> tuple[GMMParams, EMInfo]:
+    """EM with ``n_components`` components for every set z (S, N, D) on its rows (mask (S, N), 0 for
+    padding), the best of ``num_init`` k-means++ starts each: leaves (S, ...)."""
+    params, info = _fit_starts(z, mask[:, None, :], n_components, prior, key, num_init)
+    return jax.tree.map(lambda a: a[:, 0], (params, info))
+
+
+@partial(jax.jit, static_argnums=(3, 4, 5))
+def refit(
+    z: jax.Array, params: GMMParams, weights: jax.Array, prior: GMMPrior | None,
+    max_iter: int = MAX_ITER, tol: float = TOLERANCE,
+) -> tuple[GMMParams, EMInfo]:
+    """EM warm-started from ``params`` (leaves (S, K, ...)) for every set z (S, N, D) and every row
+    of sample weights (S, B, N), vmapped: leaves (S, B, ...). Integer weights are resampling counts,
+    so a bootstrap replicate is a row of multinomial counts over the same rows (no copies of z)."""
+
+    def one(zs, start, w):
+        return run(EMState(start, jnp.asarray(-jnp.inf, zs.dtype), jnp.asarray(jnp.inf, zs.dtype),
+                           jnp.asarray(0)), zs, w, prior, max_iter, tol)
+
+    return jax.vmap(jax.vmap(one, (None, None, 0)), (0, 0, 0))(z, params, weights)
+
+
+def fold_masks(key: jax.Array, mask: np.ndarray, n_folds: int) -> np.ndarray:
+    """A random partition of every set's rows into ``n_folds`` folds, as 0/1 masks (S, n_folds, N)
+    (padding rows, mask 0, belong to no fold)."""
+    out = np.zeros((mask.shape[0], n_folds, mask.shape[1]), np.float32)
+    for s, (row_mask, k) in enumerate(zip(mask, jax.random.split(key, mask.shape[0]))):
+        rows = np.flatnonzero(row_mask)
+        fold = np.asarray(jax.random.permutation(k, np.arange(rows.size) % n_folds))
+        out[s, fold, rows] = 1.0
+    return out
+
+
+def _information_criterion(log_likelihood: np.ndarray, n_components: int, dim: int, n: np.ndarray,
+                           select_by: str) -> np.ndarray:
+    """BIC or AIC (lower is better) of fits with total log-likelihoods (nats) on n rows."""
+    penalty = np.log(n) if select_by == "bic" else 2.0
+    return -2.0 * log_likelihood + n_parameters(n_components, dim) * penalty
+
+
+def select_components(
+    z: jax.Array,
+    mask: jax.Array,
+    prior: GMMPrior | None,
+    key: jax.Array,
+    max_components: int = 10,
+    select_by: str = "bic",
+    num_init: int = NUM_INIT,
+    patience: int = 2,
+    n_folds: int = 2,
+    cv_threshold: float = 1.0,
+    progress: Progress | None = None,
+) -> Selection:
+    """Choose the number of components K = 1, 2, … of every set z (S, N, D) (mask (S, N)).
+
+    - "bic" (default): BIC of the EM fit; a consistent estimator of the number of mixture
+      components (Keribin 2000) that, unlike an overfitted sparse mixture, leaves no empty
+      components for a sampler to wander in.
+    - "aic": AIC of the EM fit.
+    - "cv": minus the ``n_folds``-fold cross-validated log-likelihood per row (GMM-MI's criterion,
+      Piras et al. 2023), with the same folds for every K. A larger K counts as better only if its
+      mean held-out gain over the best K so far exceeds ``cv_threshold`` standard errors of the
+      paired per-row gains: GMM-MI's fixed threshold (1e-5 nats per row) is far below the noise of
+      the CV score (~1e-3 at N=3000) and picked K=4-5 for three well-separated clusters here; the
+      standard-error rule picks 3.
+
+    Every K runs as one program over all sets (and folds), each fit the best of ``num_init``
+    k-means++ starts. K grows until no set has improved for ``patience`` values or
+    ``max_components`` is reached.
+    """
+    n_sets, _, dim = z.shape
+    mask_np = np.asarray(mask)
+    n = mask_np.sum(1)
+    key, key_folds = jax.random.split(key)
+    weights = mask_np[:, None, :]
+    if select_by == "cv":
+        held_out = fold_masks(key_folds, mask_np, n_folds)
+        weights = np.concatenate([weights, mask_np[:, None, :] - held_out], axis=1)  # full data, then folds
+    weights = jnp.asarray(weights, z.dtype)
+    scores = np.full((n_sets, max_components), np.inf)
+    fits: dict[int, GMMParams] = {}
+    best = np.ones(n_sets, int)
+    best_rows: np.ndarray | None = None
+    if progress is not None:
+        progress.stage(f"choosing K by {select_by}", max_components)
+    for k, subkey in zip(range(1, max_components + 1), jax.random.split(key, max_components)):
+        params, info = _fit_starts(z, weights, k, prior, subkey, num_init)
+        fits[k] = jax.tree.map(lambda a: a[:, 0], params)
+        if select_by == "cv":
+            folds = jax.tree.map(lambda a: a[:, 1:], params)
+            log_p = jax.vmap(jax.vmap(log_prob, (0, None)))(folds, z)  # (S, F, N)
+            rows = np.asarray(jnp.sum(jnp.asarray(held_out) * log_p, 1))  # held-out log-lik of every row
+            scores[:, k - 1] = -(rows * mask_np).sum(1) / n
+            if k == 1:
+                best_rows = rows
+            else:
+                gain = (rows - best_rows) * mask_np
+                mean = gain.sum(1) / n
+                sd = np.sqrt(((gain - mean[:, None]) ** 2 * mask_np).sum(1) / n)
+                improved = mean > cv_threshold * sd / np.sqrt(n)
+                best = np.where(improved, k, best)
+                best_rows = np.where(improved[:, None], rows, best_rows)
+        else:
+            scores[:, k - 1] = _information_criterion(np.asarray(info.log_likelihood[:, 0]), k, dim, n, select_by)
+            best = np.argmin(scores, 1) + 1
+        if progress is not None:
+            progress.update()
+            progress.note(f"K={k}")
+        if k - best.max() >= patience:
+            break
+    k_max = int(best.max())
+    stacked = jax.tree.map(lambda *a: jnp.stack(a), *[pad_components(fits[k], k_max) for k in range(1, k_max + 1)])
+    params = jax.tree.map(lambda a: a[best - 1, np.arange(n_sets)], stacked)
+    return Selection(best, params, scores)

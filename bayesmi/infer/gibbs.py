@@ -1,0 +1,165 @@
+"""Exact Gibbs sampler for the conjugate Gaussian mixture of :func:`bayesmi.models.gmm_model`.
+
+The prior of :class:`~bayesmi.models.GMMPrior` (Dirichlet weights, Normal-Wishart components) is
+conjugate given the component assignments, so a two-block Gibbs sampler alternates
+
+1. assignments ``c_i ~ Categorical(w_k N(z_i | μ_k, Λ_k⁻¹))``, and
+2. ``w, (μ_k, Λ_k)`` from their closed-form conditionals given ``c``.
+
+One sweep costs about one likelihood evaluation, against tens of gradient evaluations per NUTS
+iteration on overlapping mixtures. :func:`step` is a pure kernel on a :class:`GibbsState`
+(BlackJAX style); :func:`sample` runs every chain of every data set of a batch in one compiled
+scan (driving the kernel through NumPyro's ``MCMC`` recompiled its sampling loop on every run:
+4.4 s of XLA compilation per fit at N=500, against 0.09 s for the 2400 sweeps themselves).
+The draws are Markov chains: the quantity computed from them must pass R-hat and ESS checks.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from bayesmi.infer.base import mcmc_draw_problems
+from bayesmi.mixture import GMMParams, component_log_prob
+from bayesmi.models import GMMPrior
+from bayesmi.options import FitOptions
+from bayesmi.util import Progress
+
+__all__ = ["GibbsState", "GibbsInfo", "step", "sample", "PROGRESS_UPDATES"]
+
+#: Progress-bar updates per run (the sweeps between two updates run as one compiled scan).
+PROGRESS_UPDATES = 20
+
+
+class GibbsState(NamedTuple):
+    """State of one chain: current mixture parameters and the log likelihood (nats) they had."""
+
+    params: GMMParams
+    log_likelihood: jax.Array
+    rng_key: jax.Array
+
+
+def _sample_prec_chol(key: jax.Array, dof: jax.Array, rate: jax.Array) -> jax.Array:
+    """Cholesky factor of Λ ~ Wishart(dof, rate⁻¹) by the Bartlett decomposition; batched over K.
+
+    dof: (K,), rate: (K, D, D) -> (K, D, D).
+    """
+    k, dim = rate.shape[0], rate.shape[-1]
+    key_chi, key_normal = jax.random.split(key)
+    scale_chol = jnp.linalg.cholesky(jnp.linalg.inv(rate))  # A with A Aᵀ = rate⁻¹
+    chi2 = 2.0 * jax.random.gamma(key_chi, (dof[:, None] - jnp.arange(dim)) / 2.0, (k, dim))
+    lower = jnp.tril(jax.random.normal(key_normal, (k, dim, dim)), -1)
+    bartlett = lower + jax.vmap(jnp.diag)(jnp.sqrt(chi2))
+    return scale_chol @ bartlett
+
+
+def step(state: GibbsState, z: jax.Array, mask: jax.Array, prior: GMMPrior) -> GibbsState:
+    """One sweep: assignments given parameters, then parameters given assignments.
+
+    z: (N, D) data; mask: (N,) 1 for rows that belong to the data set, 0 for padding (so data
+    sets of different sizes can share one batched program). Components of weight exactly 0
+    are inactive padding (so mixtures with different K can share one program): they receive
+    no rows and keep weight 0, and the prior is that of the active components alone.
+    """
+    key, key_c, key_w, key_prec, key_mean = jax.random.split(state.rng_key, 5)
+    k, dim = state.params.means.shape
+    active = state.params.weights > 0
+    comp = component_log_prob(state.params, z)  # (N, K)
+    log_norm = jax.nn.logsumexp(comp, -1, keepdims=True)
+    log_likelihood = jnp.sum(jnp.where(mask > 0, log_norm[:, 0], 0.0))
+    # Assignment by inverse CDF: one uniform per row (Gumbel-max would draw K per row, 3x slower
+    # here). Scaling u by the computed total keeps rounding from ever picking an inactive component.
+    cdf = jnp.cumsum(jnp.exp(comp - log_norm), -1)
+    u = jax.random.uniform(key_c, (z.shape[0], 1), z.dtype) * cdf[:, -1:]
+    labels = jnp.sum(cdf[:, :-1] < u, -1)
+    assign = jax.nn.one_hot(labels, k, dtype=z.dtype) * mask[:, None]  # (N, K)
+
+    counts = assign.sum(0)
+    safe = jnp.maximum(counts, 1.0)
+    zbar = (assign.T @ z) / safe[:, None]
+    centred = z[None] - zbar[:, None]  # (K, N, D)
+    scatter = jnp.einsum("nk,kni,knj->kij", assign, centred, centred)
+    kappa, m0 = prior.mean_shrinkage, prior.mean
+    shift = zbar - m0
+    rate = (prior.rate_matrix(active.sum(), dim) + scatter
+            + (kappa * counts / (kappa + counts))[:, None, None] * shift[:, :, None] * shift[:, None, :])
+    prec_chol = _sample_prec_chol(key_prec, prior.dof(dim) + counts, rate)
+    post_mean = (kappa * m0 + counts[:, None] * zbar) / (kappa + counts)[:, None]
+    eps = jax.random.normal(key_mean, (k, dim, 1), z.dtype)
+    # μ = m + ((κ+n)Λ)^(-1/2) ε, with L⁻ᵀ as the square root of Λ⁻¹.
+    shift_mean = jax.scipy.linalg.solve_triangular(jnp.swapaxes(prec_chol, -1, -2), eps, lower=False)[..., 0]
+    means = post_mean + shift_mean / jnp.sqrt(kappa + counts)[:, None]
+    # The active entries of a Dirichlet draw, renormalised, are Dirichlet on the active ones.
+    weights = jax.random.dirichlet(key_w, prior.weight_concentration + counts)
+    weights = jnp.where(active, jnp.maximum(weights, jnp.finfo(z.dtype).tiny), 0.0)
+    return GibbsState(GMMParams(weights / weights.sum(), means, prec_chol), log_likelihood, key)
+
+
+class GibbsInfo(NamedTuple):
+    """Per-draw log-likelihood (nats) of the data at each kept draw, leaves (S, chains, draws)."""
+
+    log_likelihood: jax.Array
+
+    DRAWS = "posterior"
+    check_draws = staticmethod(mcmc_draw_problems)
+
+    def problems(self) -> list[list[str]]:
+        """The sampler has no failure modes of its own beyond the draws' R-hat and ESS."""
+        return [[] for _ in range(self.log_likelihood.shape[0])]
+
+    def sample_stats(self, i: int) -> dict[str, np.ndarray]:
+        return {"log_likelihood_total": np.asarray(self.log_likelihood[i])}
+
+    def facts(self, i: int) -> dict[str, Any]:
+        return {}
+
+
+@partial(jax.jit, static_argnames=("prior", "num_sweeps"))
+def _advance(states: GibbsState, z: jax.Array, mask: jax.Array, prior: GMMPrior, num_sweeps: int):
+    """``num_sweeps`` sweeps of every chain of every data set (vmapped twice); states have
+    leaves (sets, chains, ...), z (sets, N, D), mask (sets, N). Returns the final states and
+    the visited parameters and log-likelihoods, leading axes (num_sweeps, sets, chains)."""
+    sweep = jax.vmap(jax.vmap(step, in_axes=(0, None, None, None)), in_axes=(0, 0, 0, None))
+
+    def body(s, _):
+        s = sweep(s, z, mask, prior)
+        return s, (s.params, s.log_likelihood)
+
+    return jax.lax.scan(body, states, None, length=num_sweeps)
+
+
+def sample(
+    z: jax.Array, mask: jax.Array, init: GMMParams, n_components: np.ndarray, prior: GMMPrior, key: jax.Array,
+    options: FitOptions, progress: Progress,
+) -> tuple[GMMParams, GibbsInfo]:
+    """``options.num_chains`` Gibbs chains per data set, all sets and chains in one compiled program.
+
+    z: (S, N, D); mask: (S, N) (0 marks padding rows); init: leaves (S, K_max, ...), every chain of a
+    set starting there (components of weight 0 stay inactive, so sets of different K share the
+    program). Returns the draws after ``options.num_warmup`` sweeps, leaves (S, chains,
+    num_samples, K_max, ...). Sweeps run in :data:`PROGRESS_UPDATES` compiled chunks; rounding the
+    total up to whole chunks only lengthens the warmup.
+    """
+    sets, chains = init.weights.shape[0], options.num_chains
+    total = options.num_warmup + options.num_samples
+    chunk = -(-total // min(PROGRESS_UPDATES, total))
+    n_chunks = -(-total // chunk)
+    keys = jax.random.split(key, sets * chains).reshape(sets, chains)
+    start = jax.tree.map(lambda a: jnp.broadcast_to(a[:, None], (sets, chains) + a.shape[1:]), init)
+    state = GibbsState(start, jnp.zeros((sets, chains), init.means.dtype), keys)
+    params, log_lik = [], []
+    progress.stage("Gibbs sampling", n_chunks)
+    progress.note("compiling")
+    for i in range(n_chunks):
+        state, (p, ll) = _advance(state, z, mask, prior, chunk)
+        params.append(p)
+        log_lik.append(ll)
+        progress.update()
+        if i == 0:
+            progress.note("")
+    keep = lambda *parts: jnp.moveaxis(jnp.concatenate(parts)[-options.num_samples:], 0, 2)  # noqa: E731
+    return jax.tree.map(keep, *params), GibbsInfo(keep(*log_lik))

@@ -1,0 +1,21 @@
+"""Every figure of bayesmi (matplotlib), one module per kind of figure.
+
+- :mod:`~bayesmi.plots.posterior`: :func:`plot_mi` (draws of one result: histogram and trace),
+  :func:`plot_comparison` (several methods overlaid);
+- :mod:`~bayesmi.plots.pmi`: :func:`plot_pmi` (posterior band of the pointwise-MI distribution);
+- :mod:`~bayesmi.plots.matrix`: :func:`plot_mi_matrix` (heatmap annotated with mean ± sd);
+- :mod:`~bayesmi.plots.calibration`: :func:`plot_calibration` (coverage of a study);
+- :mod:`~bayesmi.plots.ablation`: :func:`plot_ablation_curves`, :func:`plot_importance_scatter`.
+
+The functions take result objects duck-typed and import nothing of bayesmi above
+:mod:`bayesmi.util`, so the results' ``plot`` methods can call them from any layer.
+"""
+
+from bayesmi.plots.ablation import plot_ablation_curves, plot_importance_scatter
+from bayesmi.plots.calibration import plot_calibration
+from bayesmi.plots.matrix import plot_mi_matrix
+from bayesmi.plots.pmi import plot_pmi
+from bayesmi.plots.posterior import plot_comparison, plot_mi
+
+__all__ = ["plot_mi", "plot_comparison", "plot_pmi", "plot_mi_matrix", "plot_calibration", "plot_ablation_curves",
+           "plot_importance_scatter"]

@@ -1,0 +1,272 @@
+"""The result types: :class:`MIResult` (every scalar estimator) and :class:`MIMatrix` (matrices).
+
+An :class:`MIResult` holds the draws of one information quantity ("mi", "entropy", "kl", "cmi")
+in its units, the ArviZ ``InferenceData``, the diagnostics and the convergence flag; its
+``draws`` are posterior draws, or bootstrap replicates for the frequentist baseline
+(``result.draws_kind``), which are summarised as such (no R-hat, ESS or "posterior" labels).
+Figures come from :mod:`bayesmi.plots`, imported when a ``plot`` method is called.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from bayesmi.util import arviz, find_stack_level, single_chain_ok, to_units
+
+__all__ = ["MIResult", "MIMatrix", "ConvergenceWarning", "PointwiseModel"]
+
+
+class ConvergenceWarning(UserWarning):
+    """The sampler or optimiser shows signs of not having converged; see ``result.diagnostics``."""
+
+
+class PointwiseModel(Protocol):
+    """The fitted model behind an MI result, able to evaluate pointwise MI at its data rows."""
+
+    def pointwise_mi(self, draw_index: np.ndarray) -> np.ndarray:
+        """log p(x_i, y_i) / (p(x_i) p(y_i)) (nats) at every data row for the flattened draws
+        ``draw_index``: (len(draw_index), N)."""
+
+
+def _eti(draws: np.ndarray, prob: float) -> tuple[float, float]:
+    if not 0.0 < prob < 1.0:
+        raise ValueError(f"prob must lie in (0, 1), got {prob}")
+    lo, hi = np.quantile(draws, [(1.0 - prob) / 2.0, (1.0 + prob) / 2.0])
+    return float(lo), float(hi)
+
+
+@dataclass(repr=False)
+class MIResult:
+    """Posterior (or bootstrap) distribution of an information quantity; every scalar estimator returns one.
+
+    Attributes
+    ----------
+    draws : (chains, draws) array of the quantity per posterior draw (or bootstrap replicate), in ``units``.
+    idata : arviz.InferenceData: the quantity (``variable``) beside the model parameters, in group
+        "posterior" (or "bootstrap" for replicates).
+    method : the estimator that produced it ("gibbs", "nuts", "svi", "bootstrap", "dirichlet").
+    units : "nats" or "bits"; every number on the result is in these units.
+    mc_se : Monte Carlo standard error of the per-draw integral (root mean square over draws).
+    diagnostics : R-hat, ESS, the sampler's own checks ("problems"), number of components, timings, ...
+    converged : False when any convergence check failed (a ConvergenceWarning was issued).
+    truth : the true value in ``units`` when known (toy data), used by ``plot`` and ``summary``.
+    variable : the quantity's name in ``idata``: "mi", "entropy", "kl" or "cmi".
+    draws_kind : "posterior" draws or bootstrap "replicates".
+    model : the fitted model, for :func:`bayesmi.pointwise_mi` (None where that does not apply).
+    """
+
+    draws: np.ndarray
+    idata: Any
+    method: str
+    units: str = "nats"
+    mc_se: float = float("nan")
+    diagnostics: dict[str, Any] = field(default_factory=dict)
+    converged: bool = True
+    truth: float | None = None
+    variable: str = "mi"
+    draws_kind: str = "posterior"
+    model: PointwiseModel | None = None
+
+    @property
+    def mean(self) -> float:
+        """Mean of the draws (the posterior mean, or the bootstrap mean)."""
+        return float(np.mean(self.draws))
+
+    @property
+    def sd(self) -> float:
+        """Standard deviation of the draws."""
+        return float(np.std(self.draws, ddof=1))
+
+    def interval(self, prob: float = 0.95) -> tuple[float, float]:
+        """Central (equal-tailed) interval holding ``prob`` of the draws."""
+        return _eti(self.draws, prob)
+
+    @property
+    def rhat(self) -> float:
+        """Rank-normalised split R-hat of the quantity (NaN for one chain or bootstrap replicates)."""
+        return self.diagnostics["rhat"]
+
+    @property
+    def ess(self) -> float:
+        """Bulk effective sample size of the quantity (NaN for bootstrap replicates)."""
+        return self.diagnostics["ess_bulk"]
+
+    @property
+    def long_name(self) -> str:
+        """The quantity in symbols, e.g. "I(X;Y)" or "H(X)"."""
+        return self._group[self.variable].attrs.get("long_name", self.variable)
+
+    @property
+    def _group(self):
+        return self.idata["bootstrap" if self.draws_kind == "replicates" else "posterior"]
+
+    def _quantities(self) -> list[str]:
+        """Variables of the draws group in information units, ``variable`` first."""
+        group = self._group
+        return [self.variable, *(v for v in group.data_vars if v != self.variable and "units" in group[v].attrs)]
+
+    def to(self, units: str) -> MIResult:
+        """The same result expressed in other units ("nats" or "bits")."""
+        factor = to_units(1.0, units) / to_units(1.0, self.units)
+        idata = self.idata.copy()
+        group = idata["bootstrap" if self.draws_kind == "replicates" else "posterior"]
+        for v in self._quantities():
+            old = group[v]
+            group[v] = (old * factor).assign_attrs(old.attrs, units=units)
+        truth = None if self.truth is None else self.truth * factor
+        return replace(self, draws=self.draws * factor, idata=idata, units=units, mc_se=self.mc_se * factor,
+                       diagnostics=dict(self.diagnostics), truth=truth)
+
+    def summary(self, prob: float = 0.95) -> pd.DataFrame:
+        """One row per information quantity: mean, sd and the equal-tailed ``prob`` interval, plus the
+        ArviZ diagnostics (HDI, MCSE, ESS, R-hat) for posterior draws, or the number of replicates for
+        the bootstrap; the MC error of the integral and the truth when known."""
+        names = self._quantities()
+        group = self._group
+        q = [(1.0 - prob) / 2.0, (1.0 + prob) / 2.0]
+        if self.draws_kind == "replicates":
+            values = [group[v].values for v in names]
+            table = pd.DataFrame({"mean": [a.mean() for a in values], "sd": [a.std(ddof=1) for a in values],
+                                  "replicates": [a.size for a in values]})
+        else:
+            with single_chain_ok():
+                table = arviz().summary(self.idata, var_names=names, hdi_prob=prob, round_to="none")
+            values = [group[v].values for v in names]
+        table.index = [f"{v} [{self.units}]" for v in names]
+        lo, hi = np.array([np.quantile(a, q) for a in values]).T
+        table[f"eti_{prob:g}_lo"], table[f"eti_{prob:g}_hi"] = lo, hi
+        table["mc_se_integral"] = self.mc_se
+        if self.truth is not None:
+            table["truth"] = [self.truth] + [np.nan] * (len(names) - 1)
+        return table
+
+    def pointwise_mi(self, max_draws: int = 200) -> np.ndarray:
+        """Pointwise MI log p(x_i, y_i) / (p(x_i) p(y_i)) at every data row, per draw: (S, N) in ``units``.
+
+        For results of :func:`bayesmi.estimate_mi` (continuous or categorical y; for a class y the
+        ratio is log p(x_i | y_i) / p(x_i)), evaluated at the stored standardised rows (PMI is
+        invariant to the standardisation). The S = min(max_draws, chains·draws) draws are evenly
+        spaced over all chains. The mean over rows of one draw's PMI is a plug-in estimate of that
+        draw's MI.
+        """
+        if self.variable != "mi" or self.model is None:
+            raise ValueError("pointwise MI needs the result of bayesmi.estimate_mi (a mixture fit of I(X;Y))")
+        n_draws = self.draws.size
+        rows = np.unique(np.linspace(0, n_draws - 1, min(max_draws, n_draws)).round().astype(int))
+        return to_units(np.asarray(self.model.pointwise_mi(rows), dtype=np.float64), self.units)
+
+    def plot(self, truth: float | None = None, **kwargs: Any):
+        """Histogram of the draws per chain (with the truth when known) and their trace
+        (:func:`bayesmi.plots.plot_mi`)."""
+        from bayesmi.plots import plot_mi
+
+        return plot_mi(self, truth=self.truth if truth is None else truth, **kwargs)
+
+    def __repr__(self) -> str:
+        lo, hi = self.interval(0.95)
+        flag = "" if self.converged else ", NOT CONVERGED"
+        checks = (f"{self.draws.size} bootstrap replicates" if self.draws_kind == "replicates"
+                  else f"rhat={self.rhat:.3f}, ess={self.ess:.0f}")
+        return (f"MIResult({self.variable}={self.mean:.4f} ± {self.sd:.4f} {self.units}, 95% interval=({lo:.4f}, "
+                f"{hi:.4f}), method={self.method!r}, {checks}{flag})")
+
+
+@dataclass(repr=False)
+class MIMatrix:
+    """Posterior draws of a matrix of information quantities between two sets of variables.
+
+    Attributes
+    ----------
+    draws : (n_draws, n_rows, n_cols) array in ``units``; cell (i, j) is the quantity of row
+        variable i with column variable j (or, e.g., measure j of unit i).
+    row_names, col_names : labels of the rows (n_rows,) and columns (n_cols,).
+    method : the estimator that produced it ("gibbs", "dirichlet", ...).
+    units : "nats" or "bits".
+    dims : names of the row and column axes, e.g. ("x", "y") or ("unit", "measure").
+    quantity : what the cells hold, for labels, e.g. "I(X;Y)".
+    diagnostics : estimator details; per-cell arrays (n_rows, n_cols) such as "converged", "rhat",
+        "problems" where the cells come from a sampler.
+    """
+
+    draws: np.ndarray
+    row_names: list[Any]
+    col_names: list[Any]
+    method: str
+    units: str = "nats"
+    dims: tuple[str, str] = ("x", "y")
+    quantity: str = "I(X;Y)"
+    diagnostics: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        to_units(1.0, self.units)  # validates units
+        self.draws = np.asarray(self.draws, dtype=np.float64)
+        self.row_names, self.col_names = list(self.row_names), list(self.col_names)
+        shape = (len(self.row_names), len(self.col_names))
+        if self.draws.ndim != 3 or self.draws.shape[1:] != shape:
+            raise ValueError(f"draws must have shape (n_draws, {shape[0]}, {shape[1]}) to match the names, "
+                             f"got {self.draws.shape}")
+
+    @property
+    def mean(self) -> np.ndarray:
+        """Posterior mean (n_rows, n_cols)."""
+        return self.draws.mean(axis=0)
+
+    @property
+    def sd(self) -> np.ndarray:
+        """Posterior standard deviation (n_rows, n_cols)."""
+        return self.draws.std(axis=0, ddof=1)
+
+    @property
+    def converged(self) -> bool:
+        """False when any cell failed its convergence checks (``diagnostics["converged"]``)."""
+        return bool(np.all(self.diagnostics.get("converged", True)))
+
+    def interval(self, prob: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+        """Central (equal-tailed) credible intervals: arrays lo, hi of shape (n_rows, n_cols)."""
+        if not 0.0 < prob < 1.0:
+            raise ValueError(f"prob must lie in (0, 1), got {prob}")
+        lo, hi = np.quantile(self.draws, [(1.0 - prob) / 2.0, (1.0 + prob) / 2.0], axis=0)
+        return lo, hi
+
+    def to(self, units: str) -> MIMatrix:
+        """The same matrix expressed in other units ("nats" or "bits")."""
+        factor = to_units(1.0, units) / to_units(1.0, self.units)
+        return replace(self, draws=self.draws * factor, units=units, diagnostics=dict(self.diagnostics))
+
+    def to_frame(self, prob: float = 0.95) -> pd.DataFrame:
+        """Tidy table, one row per cell: the two names, mean, sd, equal-tailed interval and units."""
+        lo, hi = self.interval(prob)
+        return pd.DataFrame({
+            self.dims[0]: [r for r in self.row_names for _ in self.col_names],
+            self.dims[1]: self.col_names * len(self.row_names),
+            "mean": self.mean.ravel(), "sd": self.sd.ravel(),
+            f"eti_{prob:g}_lo": lo.ravel(), f"eti_{prob:g}_hi": hi.ravel(), "units": self.units,
+        })
+
+    def plot(self, **kwargs: Any):
+        """Heatmap of the posterior means annotated with mean ± sd (:func:`bayesmi.plots.plot_mi_matrix`)."""
+        from bayesmi.plots import plot_mi_matrix
+
+        return plot_mi_matrix(self, **kwargs)
+
+    def __repr__(self) -> str:
+        n_draws, n_rows, n_cols = self.draws.shape
+        mean = self.mean
+        flag = "" if self.converged else ", NOT CONVERGED"
+        return (f"MIMatrix({self.quantity}, {n_rows} {self.dims[0]} × {n_cols} {self.dims[1]}, "
+                f"{n_draws} draws, method={self.method!r}, posterior means in "
+                f"[{np.nanmin(mean):.4f}, {np.nanmax(mean):.4f}] {self.units}{flag})")
+
+
+def __getattr__(name: str) -> Any:
+    if name == "InfoResult":
+        warnings.warn("bayesmi.InfoResult is now bayesmi.MIResult (one result type for every information "
+                      "quantity); the old name will be removed in the next release", DeprecationWarning,
+                      stacklevel=find_stack_level())
+        return MIResult
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
