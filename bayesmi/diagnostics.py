@@ -50,8 +50,7 @@ def diagnose(values: np.ndarray, info_type: type, intrinsic: Sequence[Sequence[s
     ``label`` names the quantity in messages (e.g. "I(X;Y)").
     """
     if info_type.DRAWS == "replicates":
-        nan = np.full(values.shape[0], np.nan)
-        return [Diagnosis(np.nan, np.nan, np.nan, list(problems)) for problems, _ in zip(intrinsic, nan)]
+        return [Diagnosis(np.nan, np.nan, np.nan, list(problems)) for problems in intrinsic]
     stats = draw_stats(values)
     checks = info_type.check_draws(stats, values.shape[1], label)
     return [Diagnosis(float(r), float(b), float(t), [*own, *drawn])

@@ -55,7 +55,7 @@ class MixtureBatch:
     params: draws with leaves (S, chains, draws, K_max, ...); components beyond a set's K have weight 0.
     n_components: (S,) the K of each set. scores: (S, max_components) value of the ``select_by``
     criterion per K tried (inf where not tried), None when K was fixed. info: the driver's ``Info``
-    (leaves lead with S). data: the fitted sets (n_s, D). timings: seconds of "em" and of the driver.
+    (leaves lead with S). timings: seconds of "em" (the choice of K) and "sampling" (the driver).
     """
 
     params: GMMParams
@@ -63,8 +63,6 @@ class MixtureBatch:
     select_by: str | None
     scores: np.ndarray | None
     info: Any
-    data: list[np.ndarray]
-    method: str
     timings: dict[str, float] = field(default_factory=dict)
 
     def mixture(self, i: int) -> GMMParams:
@@ -117,7 +115,7 @@ def fit_mixtures(sets: Sequence[np.ndarray], options: FitOptions, key: jax.Array
     params, info = DRIVERS[options.method].sample(z, mask, init, ks, prior, key_fit, options, progress)
     params = jax.block_until_ready(params)
     timings["sampling"] = time.perf_counter() - start
-    return MixtureBatch(params, ks, select_by, scores, info, [np.asarray(s) for s in sets], options.method, timings)
+    return MixtureBatch(params, ks, select_by, scores, info, timings)
 
 
 @partial(jax.jit, static_argnums=(0, 1))

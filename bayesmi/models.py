@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
+from jax.scipy.special import gammaln
 
 with warnings.catch_warnings():  # NumPyro imports tqdm.auto, which warns in Jupyter without ipywidgets
     warnings.filterwarnings("ignore", message="IProgress not found")
@@ -70,14 +71,22 @@ class GMMPrior:
         return dist.MultivariateNormal(jnp.full(prec_chol.shape[-1], self.mean), precision_matrix=precision)
 
     def log_prob(self, params: GMMParams) -> jax.Array:
-        """Log prior density (nats) of a parameter set in the coordinates of the model's sites."""
-        k, dim = params.means.shape
-        weights, prec_chol = self.distributions(k, dim)
-        return (
-            weights.log_prob(params.weights)
-            + prec_chol.log_prob(params.prec_chol).sum()
-            + self.mean_distribution(params.prec_chol).log_prob(params.means).sum()
-        )
+        """Log prior density (nats) of a parameter set in the coordinates of the model's sites.
+
+        Components of weight exactly 0 are padding (see :func:`bayesmi.mixture.pad_components`):
+        the density is that of the prior of the K active components alone.
+        """
+        dim = params.means.shape[-1]
+        active = params.weights > 0
+        k = active.sum()
+        alpha = self.weight_concentration
+        log_weights = (gammaln(k * alpha) - k * gammaln(alpha)
+                       + jnp.sum(jnp.where(active, (alpha - 1.0) * jnp.log(jnp.where(active, params.weights, 1.0)),
+                                           0.0)))
+        wishart = dist.WishartCholesky(self.dof(dim), rate_matrix=self.rate_matrix(k, dim))
+        per_component = wishart.log_prob(params.prec_chol) + self.mean_distribution(params.prec_chol).log_prob(
+            params.means)
+        return log_weights + jnp.sum(jnp.where(active, per_component, 0.0))
 
 
 def gmm_model(z: jax.Array, n_components: int, prior: GMMPrior = GMMPrior()) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
-import logging
 import math
 import operator
 import os
@@ -175,12 +174,12 @@ def single_chain_ok() -> Iterator[None]:
     """Silence ArviZ's log line that R-hat needs two chains, for one chain of independent draws
     (discrete tables), where R-hat is NaN and the statistics that do apply (ESS, MCSE) are computed."""
     log = arviz()._log  # ArviZ 0.2x logs through its own Logger object, not registered with logging
-    level = log.level
-    log.setLevel(logging.ERROR)
+    # ``disabled`` (not a level: the logger's level cache is not cleared for an unregistered logger)
+    disabled, log.disabled = log.disabled, True
     try:
         yield
     finally:
-        log.setLevel(level)
+        log.disabled = disabled
 
 
 # --------------------------------------------------------------------------- progress

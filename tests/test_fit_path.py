@@ -105,3 +105,23 @@ def test_a_single_fit_is_a_batch_of_one():
     se = np.hypot(single.sd / np.sqrt(single.ess), cell.sd[0, 0] / np.sqrt(cell.diagnostics["ess_bulk"][0, 0]))
     assert abs(single.mean - cell.mean[0, 0]) < 4 * se
     assert cell.sd[0, 0] == pytest.approx(single.sd, rel=0.15)
+
+
+def test_prior_density_ignores_padding_components():
+    """EM compares its starts by log posterior with spare (weight-0) components in the program: the
+    prior must be that of the active components alone, or the wrong start wins (a 4th component
+    was chosen for three well-separated clusters when it was not)."""
+    import jax.numpy as jnp
+
+    from bayesmi.mixture import from_covariances, pad_components
+
+    rng = np.random.default_rng(0)
+    covs = np.stack([0.5 * np.eye(2), [[1.0, 0.3], [0.3, 1.0]], np.eye(2)])
+    params = from_covariances(jnp.array([0.2, 0.5, 0.3]), jnp.asarray(rng.normal(size=(3, 2)), jnp.float32),
+                              jnp.asarray(covs, jnp.float32))
+    prior = GMMPrior(weight_concentration=0.7)
+    weights, prec_chol = prior.distributions(3, 2)
+    expected = (weights.log_prob(params.weights) + prec_chol.log_prob(params.prec_chol).sum()
+                + prior.mean_distribution(params.prec_chol).log_prob(params.means).sum())
+    assert float(prior.log_prob(params)) == pytest.approx(float(expected), rel=1e-6)
+    assert float(prior.log_prob(pad_components(params, 6))) == pytest.approx(float(expected), rel=1e-6)

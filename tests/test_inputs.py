@@ -335,7 +335,11 @@ def test_property_finite_output(data, seed):
     x0, y0 = x.copy(), y.copy()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TiesWarning)
-        x2, y2, info = prepare_xy(x, y, seed=seed)
+        try:
+            x2, y2, info = prepare_xy(x, y, seed=seed)
+        except ValueError as err:  # e.g. one extreme value in the same row of x and y: collinear columns
+            assert "linearly dependent" in str(err) or "deterministic linear functions" in str(err)
+            return
     assert x2.shape == x2d.shape and y2.shape == y.shape
     assert np.all(np.isfinite(x2)) and np.all(np.isfinite(y2))
     assert info["n"] == len(x)

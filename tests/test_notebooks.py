@@ -70,6 +70,9 @@ def test_notebook_runs(path: Path, kernel_spec_manager: KernelSpecManager,
         error = ANSI_ESCAPE.sub("", str(err))
     else:
         return
+    finally:  # nbclient leaves a kernel it was handed running (a few GB with JAX loaded)
+        if km.has_kernel:
+            km.shutdown_kernel(now=True)
     failed = [i for i, cell in enumerate(nb.cells)
               if any(out.get("output_type") == "error" for out in cell.get("outputs", []))]
     if failed == [0]:

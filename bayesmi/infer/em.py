@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bayesmi.mixture import GMMParams, component_log_prob, from_covariances, log_prob, pad_components
+from bayesmi.mixture import GMMParams, component_log_prob, first_components, from_covariances, log_prob, pad_components
 from bayesmi.models import GMMPrior
 from bayesmi.util import Progress
 
@@ -128,12 +128,19 @@ def _kmeanspp_means(key: jax.Array, z: jax.Array, weights: jax.Array, k: int) ->
     return means
 
 
-def init(z: jax.Array, weights: jax.Array, key: jax.Array, n_components: int, prior: GMMPrior | None) -> EMState:
-    """A run started from hard assignments of the rows (N, D) to ``n_components`` k-means++ seeds."""
-    seeds = _kmeanspp_means(key, z, weights, n_components)
-    nearest = jnp.argmin(jnp.sum((z[:, None, :] - seeds[None]) ** 2, -1), 1)
-    resp = jax.nn.one_hot(nearest, n_components, dtype=z.dtype) * weights[:, None]
-    params = _m_step(z, resp, prior, jnp.ones(n_components, bool))
+def init(z: jax.Array, weights: jax.Array, key: jax.Array, n_components: int | jax.Array, prior: GMMPrior | None,
+         slots: int | None = None) -> EMState:
+    """A run started from hard assignments of the rows (N, D) to ``n_components`` k-means++ seeds.
+
+    The mixture has ``slots`` components (default ``n_components``); those beyond
+    ``n_components`` (which may then be traced) are inactive, with weight 0.
+    """
+    slots = n_components if slots is None else slots
+    active = jnp.arange(slots) < n_components
+    seeds = _kmeanspp_means(key, z, weights, slots)
+    d2 = jnp.where(active, jnp.sum((z[:, None, :] - seeds[None]) ** 2, -1), jnp.inf)
+    resp = jax.nn.one_hot(jnp.argmin(d2, 1), slots, dtype=z.dtype) * weights[:, None]
+    params = _m_step(z, resp, prior, active)
     return EMState(params, jnp.asarray(-jnp.inf, z.dtype), jnp.asarray(jnp.inf, z.dtype), jnp.asarray(0))
 
 
@@ -165,18 +172,21 @@ def run(
     return final.params, EMInfo(log_lik, jnp.nan_to_num(log_post, nan=-jnp.inf), final.n_iter)
 
 
-@partial(jax.jit, static_argnums=(2, 3, 5))
-def _fit_starts(z: jax.Array, weights: jax.Array, n_components: int, prior: GMMPrior | None, key: jax.Array,
-                num_init: int) -> tuple[GMMParams, EMInfo]:
-    """The best of ``num_init`` runs for every set (S, N, D) and weight row (S, R, N): leaves (S, R, ...).
+@partial(jax.jit, static_argnums=(3, 5, 6))
+def _fit_starts(z: jax.Array, weights: jax.Array, n_components: jax.Array, prior: GMMPrior | None, key: jax.Array,
+                num_init: int, slots: int) -> tuple[GMMParams, EMInfo]:
+    """The best of ``num_init`` runs with ``n_components`` active of ``slots`` components for every set
+    (S, N, D) and weight row (S, R, N): leaves (S, R, ...).
 
-    Each K compiles its own program with exactly K components: masked spare components would
-    serve every K with one compilation but cost 2.4x the run time of a 100-set batch (measured,
-    N = 1000, K ≤ 6), and the compilation is the part a persistent compilation cache removes."""
+    :func:`select_components` runs every K in one program of ``max_components`` slots: each compiled
+    program holds ~1000 memory maps of machine code that JAX never frees, and a process dies at the
+    kernel's limit (65 530 here); one program per K doubled the maps per data-set shape (1775 against
+    1075, measured), and also the cold start (8.7 s against 5.4 s at N = 2000). The spare slots cost run
+    time: 6.4 s against 2.8 s of EM for a warm 100-cell matrix at N = 1000."""
     keys = jax.random.split(key, weights.shape[:2] + (num_init,))
 
     def one(zs, w, k):
-        return run(init(zs, w, k, n_components, prior), zs, w, prior)
+        return run(init(zs, w, k, n_components, prior, slots), zs, w, prior)
 
     params, info = jax.vmap(jax.vmap(jax.vmap(one, (None, None, 0)), (None, 0, 0)), (0, 0, 0))(z, weights, keys)
     best = jnp.argmax(info.log_posterior, axis=-1)
@@ -190,7 +200,7 @@ def fit(
 ) -> tuple[GMMParams, EMInfo]:
     """EM with ``n_components`` components for every set z (S, N, D) on its rows (mask (S, N), 0 for
     padding), the best of ``num_init`` k-means++ starts each: leaves (S, ...)."""
-    params, info = _fit_starts(z, mask[:, None, :], n_components, prior, key, num_init)
+    params, info = _fit_starts(z, mask[:, None, :], n_components, prior, key, num_init, n_components)
     return jax.tree.map(lambda a: a[:, 0], (params, info))
 
 
@@ -274,8 +284,8 @@ def select_components(
     if progress is not None:
         progress.stage(f"choosing K by {select_by}", max_components)
     for k, subkey in zip(range(1, max_components + 1), jax.random.split(key, max_components)):
-        params, info = _fit_starts(z, weights, k, prior, subkey, num_init)
-        fits[k] = jax.tree.map(lambda a: a[:, 0], params)
+        params, info = _fit_starts(z, weights, k, prior, subkey, num_init, max_components)
+        fits[k] = first_components(jax.tree.map(lambda a: a[:, 0], params), k)
         if select_by == "cv":
             folds = jax.tree.map(lambda a: a[:, 1:], params)
             log_p = jax.vmap(jax.vmap(log_prob, (0, None)))(folds, z)  # (S, F, N)
