@@ -73,17 +73,28 @@ def run(name: str, method: str, units: str) -> tuple[MIResult | MIMatrix, list[w
     return _CACHE[key]
 
 
+def _repeats(name: str, method: str) -> bool:
+    """Whether the case is fitted twice (nats, then bits) to check "same seed, same answer": every
+    method through estimate_mi and every estimator through Gibbs (and the cheap discrete ones) share
+    the code that derives randomness from the seed; the rest convert units with ``to``."""
+    return name == "mi" or method in ("gibbs", "dirichlet")
+
+
 @pytest.mark.parametrize("name, method", CASES)
 def test_result_type_units_and_seed(name, method):
     nats, _ = run(name, method, "nats")
-    bits, _ = run(name, method, "bits")
     matrix = name in ("mi_matrix", "pairwise", "neuron_measures")
     assert isinstance(nats, MIMatrix if matrix else MIResult)
-    assert nats.method == method and nats.units == "nats" and bits.units == "bits"
+    assert nats.method == method and nats.units == "nats"
     assert np.isfinite(nats.draws[~np.isnan(nats.draws)]).all() and nats.draws.size > 0
-    # Same seed, same answer: the bits run repeats the nats run, so its draws are exactly a rescaling.
+    bits = nats.to("bits")
+    assert bits.units == "bits"
     np.testing.assert_allclose(bits.draws, nats.draws / math.log(2.0), rtol=1e-12, equal_nan=True)
-    np.testing.assert_allclose(nats.to("bits").draws, bits.draws, rtol=1e-12, equal_nan=True)
+    if _repeats(name, method):
+        # Same seed, same answer: the bits run repeats the nats run, so its draws are exactly a rescaling.
+        again, _ = run(name, method, "bits")
+        assert again.units == "bits"
+        np.testing.assert_allclose(again.draws, bits.draws, rtol=1e-12, equal_nan=True)
     if not matrix:
         assert nats.draws.ndim == 2
         lo, hi = nats.interval(0.9)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import bayesmi
@@ -72,27 +73,18 @@ def test_mi_matrix_reports_nuts_divergences_of_a_cell():
     assert "divergent transitions" in m.diagnostics["problems"][0, 0]
 
 
-def test_mi_matrix_reports_an_unsettled_svi_cell():
-    rng = np.random.default_rng(2)
-    a = rng.standard_normal(300)
-    with pytest.warns(bayesmi.ConvergenceWarning, match="ELBO still changing"):
-        m = bayesmi.mi_matrix(a, a + rng.standard_normal(300), method="svi", num_steps=20, num_samples=50,
-                              num_chains=2, seed=0, progress=False)
-    assert not m.converged and "ELBO" in m.diagnostics["problems"][0, 0]
-
-
-def test_categorical_cells_carry_the_problems_of_every_class_fit():
-    """A cell of a continuous column with a class column is several mixtures (one per class):
-    each class's driver problems reach the cell."""
+def test_mi_matrix_reports_an_unsettled_svi_cell_joint_or_per_class():
+    """A joint cell is one mixture; a cell of a continuous column with a class column is one mixture
+    per class: the driver's problems of every mixture behind a cell reach that cell."""
     rng = np.random.default_rng(3)
     labels = rng.integers(0, 2, 300)
-    x = rng.standard_normal(300) + labels
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", bayesmi.ConvergenceWarning)
-        m = bayesmi.mi_matrix(x, labels, method="svi", num_steps=20, num_samples=50, num_chains=2, seed=0,
+    a = rng.standard_normal(300) + labels
+    frame = pd.DataFrame({"b": a + rng.standard_normal(300), "label": labels})
+    with pytest.warns(bayesmi.ConvergenceWarning, match="ELBO still changing"):
+        m = bayesmi.mi_matrix(a, frame, method="svi", num_steps=20, num_samples=50, num_chains=2, seed=0,
                               progress=False)
-    assert m.diagnostics["kind"][0, 0] == "categorical"
-    assert "ELBO" in m.diagnostics["problems"][0, 0] and not m.converged
+    assert list(m.diagnostics["kind"][0]) == ["mixture", "categorical"]
+    assert all("ELBO" in p for p in m.diagnostics["problems"][0]) and not m.converged
 
 
 def test_a_single_fit_is_a_batch_of_one():

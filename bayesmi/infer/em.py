@@ -32,7 +32,7 @@ from bayesmi.util import Progress
 
 __all__ = [
     "EMState", "EMInfo", "Selection", "init", "step", "run", "fit", "refit", "select_components",
-    "fold_masks", "n_parameters", "ML_COVARIANCE_FLOOR", "TOLERANCE", "MAX_ITER", "NUM_INIT",
+    "fold_masks", "n_parameters", "ML_COVARIANCE_FLOOR", "TOLERANCE", "MAX_ITER", "NUM_INIT", "ONE_PROGRAM_ROWS",
 ]
 
 #: Covariance floor of maximum-likelihood EM (``prior=None``), as scikit-learn's ``reg_covar``;
@@ -46,6 +46,14 @@ TOLERANCE = 1e-5
 MAX_ITER = 300
 #: k-means++ starts per fit; the one of highest log posterior is kept.
 NUM_INIT = 4
+#: Below this many rows in a batch (sets × rows per set) :func:`select_components` runs every K in one
+#: compiled program with ``max_components`` slots, the spare ones inactive; at or above it, one program
+#: per K with exactly K slots. Compilation dominates small batches: one program per K doubled the
+#: cold start of a single fit (8.7 s against 5.4 s at N = 2000) and the machine code kept per data
+#: shape (1775 against 1075 memory maps; JAX keeps compiled programs, and a process aborts at the
+#: kernel's map limit, 65 530 here). Run time dominates large ones: the spare slots cost 6.4 s
+#: against 2.8 s of warm EM for 100 data sets of 1000 rows. Measured on 2 CPU cores.
+ONE_PROGRAM_ROWS = 50_000
 
 
 class EMState(NamedTuple):
@@ -178,11 +186,7 @@ def _fit_starts(z: jax.Array, weights: jax.Array, n_components: jax.Array, prior
     """The best of ``num_init`` runs with ``n_components`` active of ``slots`` components for every set
     (S, N, D) and weight row (S, R, N): leaves (S, R, ...).
 
-    :func:`select_components` runs every K in one program of ``max_components`` slots: each compiled
-    program holds ~1000 memory maps of machine code that JAX never frees, and a process dies at the
-    kernel's limit (65 530 here); one program per K doubled the maps per data-set shape (1775 against
-    1075, measured), and also the cold start (8.7 s against 5.4 s at N = 2000). The spare slots cost run
-    time: 6.4 s against 2.8 s of EM for a warm 100-cell matrix at N = 1000."""
+    :func:`select_components` chooses ``slots`` by :data:`ONE_PROGRAM_ROWS`."""
     keys = jax.random.split(key, weights.shape[:2] + (num_init,))
 
     def one(zs, w, k):
@@ -277,6 +281,7 @@ def select_components(
         held_out = fold_masks(key_folds, mask_np, n_folds)
         weights = np.concatenate([weights, mask_np[:, None, :] - held_out], axis=1)  # full data, then folds
     weights = jnp.asarray(weights, z.dtype)
+    slots = max_components if n_sets * z.shape[1] < ONE_PROGRAM_ROWS else None
     scores = np.full((n_sets, max_components), np.inf)
     fits: dict[int, GMMParams] = {}
     best = np.ones(n_sets, int)
@@ -284,7 +289,7 @@ def select_components(
     if progress is not None:
         progress.stage(f"choosing K by {select_by}", max_components)
     for k, subkey in zip(range(1, max_components + 1), jax.random.split(key, max_components)):
-        params, info = _fit_starts(z, weights, k, prior, subkey, num_init, max_components)
+        params, info = _fit_starts(z, weights, k, prior, subkey, num_init, slots or k)
         fits[k] = first_components(jax.tree.map(lambda a: a[:, 0], params), k)
         if select_by == "cv":
             folds = jax.tree.map(lambda a: a[:, 1:], params)
