@@ -40,6 +40,7 @@ _ATTRIBUTES = {
     "ConvergenceWarning": "bayesmi.results",
     "TiesWarning": "bayesmi.inputs",
     "plot_pmi": "bayesmi.plots",
+    "enable_compilation_cache": "bayesmi.runtime",
 }
 #: Public sub-namespaces: name -> module.
 _SUBMODULES = {
@@ -62,6 +63,8 @@ _SUBMODULES = {
     "inputs": "bayesmi.inputs",
     "options": "bayesmi.options",
     "util": "bayesmi.util",
+    "runtime": "bayesmi.runtime",
+    "parallel": "bayesmi.parallel",
     "cli": "bayesmi.cli",
 }
 

@@ -299,6 +299,9 @@ def _add_fit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--warmup", type=_positive_int, default=500, help="warmup iterations per chain (default: 500)")
     p.add_argument("--samples", type=_positive_int, default=1000, help="posterior draws per chain (default: 1000)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
+    p.add_argument("--no-cache", dest="cache", action="store_false",
+                   help="do not keep compiled programs on disk between runs (default: kept in the user's cache "
+                        "directory, or $BAYESMI_CACHE_DIR, so a second run skips compilation)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -354,6 +357,11 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--out", metavar="FILE", help="also write the summary table to this CSV file")
     val.add_argument("--records", metavar="FILE", help="also write the per-fit records to this CSV file")
     val.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
+    val.add_argument("--store", metavar="FILE",
+                     help="SQLite file that keeps every finished fit; rerun the same command to resume a study "
+                          "that stopped")
+    val.add_argument("--workers", type=_positive_int, default=1,
+                     help="fit in this many local worker processes (default: 1, in this process)")
     val.add_argument("--y-type", choices=("continuous", "categorical"), default="continuous",
                      help="categorical: y holds class labels, e.g. --toys class_conditional_gaussian "
                           "(default: continuous)")
@@ -371,6 +379,15 @@ def _version() -> str:
 # --------------------------------------------------------------------------- commands
 
 
+def _start_jax(args: argparse.Namespace) -> None:
+    """Turn on the persistent compilation cache unless ``--no-cache`` (called only once the arguments
+    are checked and a fit will run, so usage errors never load JAX)."""
+    if args.cache:
+        from bayesmi.runtime import enable_compilation_cache
+
+        enable_compilation_cache()
+
+
 def _estimate(x: np.ndarray, y: np.ndarray, args: argparse.Namespace, truth: float | None = None,
               y_type: str = "continuous") -> tuple[MIResult, float]:
     """Run estimate_mi with the common options; returns the result and wall seconds.
@@ -378,6 +395,7 @@ def _estimate(x: np.ndarray, y: np.ndarray, args: argparse.Namespace, truth: flo
     Warnings other than ConvergenceWarning (whose problems the report lists) go
     to stderr as one line each; ValueError / TypeError become CLIError.
     """
+    _start_jax(args)
     from bayesmi.estimators import estimate_mi
 
     start = time.perf_counter()
@@ -481,18 +499,29 @@ def _run_validate(args: argparse.Namespace) -> int:
     probs = _parse_list(args.probs, "--probs", _probability, "a probability in (0, 1)")
     _check_writable(args.out, "--out")
     _check_writable(args.records, "--records")
+    _check_writable(args.store, "--store")
+    _start_jax(args)
+    from bayesmi.parallel import process_pool
+    from bayesmi.runtime import compilation_cache_dir
     from bayesmi.studies.validation import run_validation
 
+    # Worker processes share the compilation cache of this one (each still compiles what it lacks).
+    executor = (process_pool(args.workers, compilation_cache=compilation_cache_dir() if args.cache else None)
+                if args.workers > 1 else None)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             result = run_validation(
                 names, sizes=sizes, methods=methods, replicates=args.replicates, probs=probs, seed=args.seed,
-                progress=args.progress, num_components=args.components, num_chains=args.chains,
-                num_warmup=args.warmup, num_samples=args.samples, units=args.units, y_type=args.y_type,
+                progress=args.progress, executor=executor, store=args.store, num_components=args.components,
+                num_chains=args.chains, num_warmup=args.warmup, num_samples=args.samples, units=args.units,
+                y_type=args.y_type,
             )
         except (ValueError, TypeError) as exc:  # run_validation checks every setting before fitting
             raise CLIError(str(exc)) from None
+        finally:
+            if executor is not None:
+                executor.shutdown(cancel_futures=True)
     # Single fits' ConvergenceWarnings are silenced by run_validation; its final count is shown.
     _print_warnings(caught, ignore=(DeprecationWarning,))
     summary = result.summary()

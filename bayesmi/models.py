@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.scipy.special import gammaln
 
 with warnings.catch_warnings():  # NumPyro imports tqdm.auto, which warns in Jupyter without ipywidgets
@@ -22,7 +23,7 @@ with warnings.catch_warnings():  # NumPyro imports tqdm.auto, which warns in Jup
 
 from bayesmi.mixture import GMMParams, log_prob
 
-__all__ = ["GMMPrior", "gmm_model", "model_sites", "sites_to_params", "SITES"]
+__all__ = ["SITES", "GMMPrior", "gmm_model", "model_sites", "sites_to_params"]
 
 #: The model's sample sites, in the order of the :class:`GMMParams` fields.
 SITES = ("weights", "means", "prec_chol")
@@ -56,7 +57,7 @@ class GMMPrior:
 
     def rate_matrix(self, n_components: int | jax.Array, dim: int) -> jax.Array:
         """Wishart rate (inverse scale) of the precisions, also the inverse-Wishart scale of Σ_k."""
-        return jnp.eye(dim) / n_components ** (2.0 / dim)
+        return np.eye(dim, dtype=np.float32) / n_components ** (2.0 / dim)  # a NumPy constant: compiles nothing
 
     def distributions(self, n_components: int, dim: int):
         """(weights, precision-Cholesky) distributions; the mean's depends on Λ_k."""
@@ -89,18 +90,24 @@ class GMMPrior:
         return log_weights + jnp.sum(jnp.where(active, per_component, 0.0))
 
 
-def gmm_model(z: jax.Array, n_components: int, prior: GMMPrior = GMMPrior()) -> None:
+def gmm_model(z: jax.Array, n_components: int, prior: GMMPrior = GMMPrior(), mask: jax.Array | None = None) -> None:
     """Gaussian mixture over the rows of ``z`` (N, D), assignments marginalised.
 
     Sites: ``weights`` (K,), ``prec_chol`` (K, D, D), ``means`` (K, D); the data
-    enter through one ``numpyro.factor`` holding Σ_i log p(z_i).
+    enter through one ``numpyro.factor`` holding Σ_i log p(z_i). ``mask`` (N,), if given, weighs
+    the rows: 1 for a row of the data set, 0 for padding, which contributes nothing (data sets of
+    different sizes can then share one padded shape), and N_total / B for each row of a random
+    subsample of B rows (an unbiased estimate of the full log-likelihood, for minibatch SVI).
     """
     dim = z.shape[-1]
     weights_dist, prec_chol_dist = prior.distributions(n_components, dim)
     weights = numpyro.sample("weights", weights_dist)
     prec_chol = numpyro.sample("prec_chol", prec_chol_dist)
     means = numpyro.sample("means", prior.mean_distribution(prec_chol))
-    numpyro.factor("log_likelihood", log_prob(GMMParams(weights, means, prec_chol), z).sum())
+    row_log_lik = log_prob(GMMParams(weights, means, prec_chol), z)
+    if mask is not None:
+        row_log_lik = jnp.where(mask > 0, mask * row_log_lik, 0.0)
+    numpyro.factor("log_likelihood", row_log_lik.sum())
 
 
 def model_sites(params: GMMParams) -> dict[str, jax.Array]:

@@ -142,18 +142,18 @@ def map_chunked(fn: Callable[[Any], Any], tree: Any, chunk_size: int, on_chunk: 
     after each chunk (e.g. a progress bar's update).
     """
     import jax
-    import jax.numpy as jnp
 
+    tree = jax.device_get(tree)  # slice on the host: eager device ops would each compile a program
     n = jax.tree.leaves(tree)[0].shape[0]
     size = max(1, min(chunk_size, n))
     outputs = []
     for start in range(0, n, size):
         rows = np.minimum(np.arange(start, start + size), n - 1)
-        out = fn(jax.tree.map(lambda a: a[rows], tree))
+        out = jax.device_get(fn(jax.tree.map(lambda a: a[rows], tree)))
         outputs.append(jax.tree.map(lambda a: a[: min(size, n - start)], out))
         if on_chunk is not None:
             on_chunk()
-    return jax.tree.map(lambda *parts: jnp.concatenate(parts), *outputs)
+    return jax.tree.map(lambda *parts: np.concatenate(parts), *outputs)
 
 
 # --------------------------------------------------------------------------- ArviZ
@@ -164,7 +164,7 @@ def arviz() -> Any:
     that ArviZ 0.2x prints at import about its coming 1.0 refactor, which says nothing about the
     user's code."""
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="ArviZ is undergoing a major refactor", category=FutureWarning)
+        warnings.filterwarnings("ignore", message=r"\s*ArviZ is undergoing a major refactor", category=FutureWarning)
         import arviz as az
     return az
 

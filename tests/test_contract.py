@@ -30,8 +30,7 @@ FAST = dict(num_warmup=30, num_samples=30, num_chains=2, max_components=2, num_s
 
 
 def _mixture(fn: Callable[..., object]) -> Callable[..., object]:
-    # NUTS recompiles for every chain (~5 s each here): one chain is enough for the interface.
-    return lambda method, **kw: fn(method=method, **{**FAST, "num_chains": 1 if method == "nuts" else 2}, **kw)
+    return lambda method, **kw: fn(method=method, **FAST, **kw)
 
 
 MIXTURE_ESTIMATORS = {
@@ -50,8 +49,9 @@ DISCRETE_ESTIMATORS = {
     "neuron_measures": lambda **kw: bayesmi.discrete.neuron_measures(np.column_stack([X > 0, Z > 0]), LABELS,
                                                                      num_draws=200, **kw),
 }
-#: NUTS recompiles per chain; entropy, KL, CMI and categorical MI reach it through the same fit path
-#: as "mi" (one data set) and "mi_matrix" (several, joint and per class), so they run with -m slow.
+#: NUTS compiles ~8 s of programs for every new (rows, dimension, K); entropy, KL, CMI and categorical
+#: MI reach it through the same fit path as "mi" (one data set) and "mi_matrix" (several, joint and per
+#: class), so they run with -m slow.
 SLOW = {("entropy", "nuts"), ("kl", "nuts"), ("cmi", "nuts"), ("mi_categorical", "nuts")}
 CASES = [pytest.param(name, method, marks=[pytest.mark.slow] if (name, method) in SLOW else [])
          for name in MIXTURE_ESTIMATORS for method in bayesmi.options.METHODS] + \

@@ -32,7 +32,7 @@ from bayesmi.util import Progress
 
 __all__ = [
     "EMState", "EMInfo", "Selection", "init", "step", "run", "fit", "refit", "select_components",
-    "fold_masks", "n_parameters", "ML_COVARIANCE_FLOOR", "TOLERANCE", "MAX_ITER", "NUM_INIT", "ONE_PROGRAM_ROWS",
+    "fold_masks", "n_parameters", "ML_COVARIANCE_FLOOR", "TOLERANCE", "MAX_ITER", "NUM_INIT", "ONE_PROGRAM_WORK",
 ]
 
 #: Covariance floor of maximum-likelihood EM (``prior=None``), as scikit-learn's ``reg_covar``;
@@ -46,14 +46,16 @@ TOLERANCE = 1e-5
 MAX_ITER = 300
 #: k-means++ starts per fit; the one of highest log posterior is kept.
 NUM_INIT = 4
-#: Below this many rows in a batch (sets × rows per set) :func:`select_components` runs every K in one
-#: compiled program with ``max_components`` slots, the spare ones inactive; at or above it, one program
-#: per K with exactly K slots. Compilation dominates small batches: one program per K doubled the
-#: cold start of a single fit (8.7 s against 5.4 s at N = 2000) and the machine code kept per data
-#: shape (1775 against 1075 memory maps; JAX keeps compiled programs, and a process aborts at the
-#: kernel's map limit, 65 530 here). Run time dominates large ones: the spare slots cost 6.4 s
-#: against 2.8 s of warm EM for 100 data sets of 1000 rows. Measured on 2 CPU cores.
-ONE_PROGRAM_ROWS = 50_000
+#: Below this much work per component and iteration (rows in the batch × quadratic features per row,
+#: D(D+3)/2) :func:`select_components` runs every K in one compiled program with ``max_components``
+#: slots, the spare ones inactive; at or above it, one program per K with exactly K slots.
+#: Compilation dominates small batches: one program per K doubled the cold start of a single fit
+#: (8.7 s against 5.4 s at N = 2000, D = 2) and the machine code kept per data shape (1775 against
+#: 1075 memory maps; a process aborts at the kernel's map limit, 65 530 here). Run time dominates
+#: large ones: the spare slots cost 6.4 s against 2.8 s of warm EM for 100 data sets of 1000 rows
+#: (D = 2), and at D = 50, N = 5000 ten slots made K = 1-3 take minutes. 250 000 is 50 000 rows at
+#: D = 2. Measured on 2 CPU cores.
+ONE_PROGRAM_WORK = 250_000
 
 
 class EMState(NamedTuple):
@@ -186,7 +188,7 @@ def _fit_starts(z: jax.Array, weights: jax.Array, n_components: jax.Array, prior
     """The best of ``num_init`` runs with ``n_components`` active of ``slots`` components for every set
     (S, N, D) and weight row (S, R, N): leaves (S, R, ...).
 
-    :func:`select_components` chooses ``slots`` by :data:`ONE_PROGRAM_ROWS`."""
+    :func:`select_components` chooses ``slots`` by :data:`ONE_PROGRAM_WORK`."""
     keys = jax.random.split(key, weights.shape[:2] + (num_init,))
 
     def one(zs, w, k):
@@ -222,6 +224,10 @@ def refit(
                            jnp.asarray(0)), zs, w, prior, max_iter, tol)
 
     return jax.vmap(jax.vmap(one, (None, None, 0)), (0, 0, 0))(z, params, weights)
+
+
+#: Log density of every set's fold fits (leaves (S, F, ...)) at the set's rows (S, N, D): (S, F, N).
+_fold_log_prob = jax.jit(jax.vmap(jax.vmap(log_prob, (0, None))))
 
 
 def fold_masks(key: jax.Array, mask: np.ndarray, n_folds: int) -> np.ndarray:
@@ -281,7 +287,7 @@ def select_components(
         held_out = fold_masks(key_folds, mask_np, n_folds)
         weights = np.concatenate([weights, mask_np[:, None, :] - held_out], axis=1)  # full data, then folds
     weights = jnp.asarray(weights, z.dtype)
-    slots = max_components if n_sets * z.shape[1] < ONE_PROGRAM_ROWS else None
+    slots = max_components if n_sets * z.shape[1] * dim * (dim + 3) // 2 < ONE_PROGRAM_WORK else None
     scores = np.full((n_sets, max_components), np.inf)
     fits: dict[int, GMMParams] = {}
     best = np.ones(n_sets, int)
@@ -289,12 +295,12 @@ def select_components(
     if progress is not None:
         progress.stage(f"choosing K by {select_by}", max_components)
     for k, subkey in zip(range(1, max_components + 1), jax.random.split(key, max_components)):
-        params, info = _fit_starts(z, weights, k, prior, subkey, num_init, slots or k)
+        params, info = jax.device_get(_fit_starts(z, weights, k, prior, subkey, num_init, slots or k))
         fits[k] = first_components(jax.tree.map(lambda a: a[:, 0], params), k)
         if select_by == "cv":
             folds = jax.tree.map(lambda a: a[:, 1:], params)
-            log_p = jax.vmap(jax.vmap(log_prob, (0, None)))(folds, z)  # (S, F, N)
-            rows = np.asarray(jnp.sum(jnp.asarray(held_out) * log_p, 1))  # held-out log-lik of every row
+            log_p = np.asarray(_fold_log_prob(folds, z))  # (S, F, N)
+            rows = np.sum(held_out * log_p, 1)  # held-out log-lik of every row
             scores[:, k - 1] = -(rows * mask_np).sum(1) / n
             if k == 1:
                 best_rows = rows
@@ -314,6 +320,6 @@ def select_components(
         if k - best.max() >= patience:
             break
     k_max = int(best.max())
-    stacked = jax.tree.map(lambda *a: jnp.stack(a), *[pad_components(fits[k], k_max) for k in range(1, k_max + 1)])
+    stacked = jax.tree.map(lambda *a: np.stack(a), *[pad_components(fits[k], k_max) for k in range(1, k_max + 1)])
     params = jax.tree.map(lambda a: a[best - 1, np.arange(n_sets)], stacked)
     return Selection(best, params, scores)

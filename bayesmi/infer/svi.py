@@ -6,12 +6,24 @@ and misstates the spread of MI. The guide is centred at the MAP fit to start, so
 only has to learn the covariance. The ``num_chains * num_samples`` draws from the guide are
 independent; they are arranged as ``num_chains`` groups so that ArviZ summaries apply (R-hat
 across groups of independent draws is ≈ 1 by construction and says nothing about the
-optimisation: its check is that the ELBO has settled). The SVI objects and a compiled multi-step update are cached per
-configuration (K, D, prior, learning rate), so data sets of one shape compile once.
+optimisation: its check is that the ELBO has settled). The SVI objects and a compiled multi-step
+update are cached per configuration (K, D, prior, schedule), and the data enter padded with a row
+mask, so data sets of one row bucket compile once.
+
+Above :data:`FULL_BATCH_ROWS` rows each step sees a random subsample of :data:`SUBSAMPLE_SIZE`
+rows (drawn with replacement) weighted by N / B, an unbiased estimate of the log-likelihood: the
+cost of a step no longer grows with N (a million 2-D rows: 3000 steps in seconds). Adam moves
+each parameter by about the learning rate per step whatever the gradient's size, while the
+posterior sd shrinks like 1/√N, so the rate starts at ``LEARNING_RATE · √(10⁴ / N)`` and decays
+geometrically to :data:`FINAL_RATE_FRACTION` of that (Robbins-Monro, so the subsampling noise
+averages out), and the guide starts with scale 1/√N. Measured on a 2-D Gaussian at N = 10⁶: the
+posterior sd of MI × √N was 0.746 against 0.754 from Gibbs on 10⁵ rows (exact posterior; 0.750 in
+theory); a constant rate of 0.01 gave 0.626 (too narrow).
 """
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache, partial
 from typing import Any, NamedTuple
 
@@ -28,7 +40,16 @@ from bayesmi.models import SITES, GMMPrior, gmm_model, model_sites, sites_to_par
 from bayesmi.options import FitOptions
 from bayesmi.util import Progress
 
-__all__ = ["SVIInfo", "sample", "LEARNING_RATE", "MAX_RELATIVE_LOSS_CHANGE", "PROGRESS_UPDATES"]
+__all__ = [
+    "FINAL_RATE_FRACTION",
+    "FULL_BATCH_ROWS",
+    "LEARNING_RATE",
+    "MAX_RELATIVE_LOSS_CHANGE",
+    "PROGRESS_UPDATES",
+    "SUBSAMPLE_SIZE",
+    "SVIInfo",
+    "sample",
+]
 
 LEARNING_RATE = 0.01
 #: The ELBO has settled when its mean over the last 10% of steps differs from the mean over the
@@ -36,6 +57,11 @@ LEARNING_RATE = 0.01
 MAX_RELATIVE_LOSS_CHANGE = 1e-3
 #: Progress-bar updates of a run (the steps between them run as one compiled scan).
 PROGRESS_UPDATES = 20
+#: Data sets with more rows are fitted on a random subsample of SUBSAMPLE_SIZE rows per step.
+FULL_BATCH_ROWS = 100_000
+SUBSAMPLE_SIZE = 10_000
+#: With subsampling, the learning rate decays to this fraction of its start over the run.
+FINAL_RATE_FRACTION = 0.01
 
 
 class SVIInfo(NamedTuple):
@@ -59,36 +85,68 @@ class SVIInfo(NamedTuple):
         return {"relative_loss_change": float(self.relative_loss_change[i]), "elbo_losses": self.losses[i]}
 
 
+class _Schedule(NamedTuple):
+    """How one configuration optimises: full data or a subsample of ``subsample`` rows per step,
+    the starting learning rate, the guide's initial scale and the total steps (for the decay)."""
+
+    subsample: int | None
+    learning_rate: float
+    init_scale: float
+    num_steps: int
+
+
+def _schedule(n_rows: int, num_steps: int) -> _Schedule:
+    if n_rows <= FULL_BATCH_ROWS:
+        return _Schedule(None, LEARNING_RATE, 0.01, num_steps)
+    return _Schedule(SUBSAMPLE_SIZE, LEARNING_RATE * math.sqrt(1e4 / n_rows), 1.0 / math.sqrt(n_rows), num_steps)
+
+
 @lru_cache(maxsize=16)
-def _cached_svi(n_components: int, dim: int, prior: GMMPrior, chunk: int):
+def _cached_svi(n_components: int, dim: int, prior: GMMPrior, chunk: int, schedule: _Schedule):
     """SVI objects and a compiled ``chunk``-step update for one configuration.
 
     The guide's starting point is read from the returned ``init_values`` dict when ``svi.init``
-    runs, so each call fills it with its own MAP fit first.
+    runs, so each call fills it with its own MAP fit first. ``advance(state, z, mask, key)`` takes
+    the padded rows z (N, D) and their mask (N,); with a subsample it draws the rows of each step
+    from the first ``mask.sum()`` rows.
     """
     model = partial(gmm_model, n_components=n_components, prior=prior)
     init_values: dict[str, jax.Array] = {}
-    guide = AutoMultivariateNormal(model, init_loc_fn=init_to_value(values=init_values), init_scale=0.01)
-    svi = SVI(model, guide, numpyro.optim.ClippedAdam(step_size=LEARNING_RATE, clip_norm=10.0), Trace_ELBO())
+    guide = AutoMultivariateNormal(model, init_loc_fn=init_to_value(values=init_values),
+                                   init_scale=schedule.init_scale)
+    rate = schedule.learning_rate
+    if schedule.subsample is not None:
+        decay = FINAL_RATE_FRACTION ** (1.0 / schedule.num_steps)
+        rate = lambda i: schedule.learning_rate * decay**i
+    svi = SVI(model, guide, numpyro.optim.ClippedAdam(step_size=rate, clip_norm=10.0), Trace_ELBO())
+
+    def step(state, z, mask, key):
+        if schedule.subsample is None:
+            return svi.update(state, z, mask=mask)
+        n_rows = mask.sum()
+        rows = jax.random.randint(key, (schedule.subsample,), 0, n_rows.astype(jnp.int32))
+        return svi.update(state, z[rows], mask=jnp.full(schedule.subsample, n_rows / schedule.subsample))
 
     @jax.jit
-    def advance(state, z):
-        return jax.lax.scan(lambda st, _: svi.update(st, z), state, None, length=chunk)
+    def advance(state, z, mask, key):
+        return jax.lax.scan(lambda st, k: step(st, z, mask, k), state, jax.random.split(key, chunk))
 
     return svi, guide, init_values, advance
 
 
-def _fit_one(z: jax.Array, init: GMMParams, key: jax.Array, options: FitOptions, prior: GMMPrior,
-             progress: Progress) -> tuple[GMMParams, np.ndarray]:
-    """SVI on one data set (N, D) from its MAP fit: guide draws (num_chains, num_samples, ...) and the losses."""
-    key_fit, key_draw = jax.random.split(key)
+def _fit_one(z: jax.Array, mask: jax.Array, init: GMMParams, key: jax.Array, options: FitOptions,
+             prior: GMMPrior, progress: Progress) -> tuple[GMMParams, np.ndarray]:
+    """SVI on one padded data set z (N, D) with row mask (N,) from its MAP fit: guide draws
+    (num_chains, num_samples, ...) and the losses."""
+    key_fit, key_draw, key_rows = jax.random.split(key, 3)
     n_chunks = min(PROGRESS_UPDATES, options.num_steps)
-    svi, guide, init_values, advance = _cached_svi(init.weights.shape[-1], z.shape[1], prior,
-                                                   -(-options.num_steps // n_chunks))
+    chunk = -(-options.num_steps // n_chunks)
+    schedule = _schedule(int(mask.sum()), chunk * n_chunks)
+    svi, guide, init_values, advance = _cached_svi(init.weights.shape[-1], z.shape[1], prior, chunk, schedule)
     init_values.clear()
     init_values.update(model_sites(init))
     try:
-        state = svi.init(key_fit, z)
+        state = svi.init(key_fit, z, mask=mask)
     except RuntimeError as exc:  # NumPyro: "Cannot find valid initial parameters"
         raise ValueError(
             "SVI could not start: the model's log density is not finite at the MAP fit of these data, which "
@@ -96,8 +154,8 @@ def _fit_one(z: jax.Array, init: GMMParams, key: jax.Array, options: FitOptions,
             "of x, where I(X;Y) is infinite or beyond what the sample resolves. Check the data, or use "
             f"method='gibbs'. (NumPyro: {str(exc).splitlines()[0]})") from None
     chunks = []
-    for i in range(n_chunks):
-        state, chunk_losses = advance(state, z)
+    for chunk_key in jax.random.split(key_rows, n_chunks):
+        state, chunk_losses = advance(state, z, mask, chunk_key)
         chunks.append(np.asarray(chunk_losses))
         progress.update()
     sample_shape = (options.num_chains, options.num_samples)
@@ -118,8 +176,7 @@ def sample(
         k = int(n_components[s])
         start = jax.tree.map(lambda a: a[s, :k], init)
         start = start._replace(weights=start.weights / start.weights.sum())
-        rows = jnp.asarray(np.asarray(z[s])[np.asarray(mask[s]) > 0])
-        params, loss = _fit_one(rows, start, set_key, options, prior, progress)
+        params, loss = _fit_one(z[s], mask[s], start, set_key, options, prior, progress)
         draws.append(pad_components(params, k_max))
         losses.append(loss)
     loss = np.stack(losses)

@@ -3,7 +3,10 @@
 Mutual information, entropy, KL divergence, conditional MI and the MI of a continuous x with a
 class label, with their pointwise integrands where those are useful on data. Marginals are exact
 (sliced means and covariances); expectations use :func:`bayesmi.mixture.quadrature.expectation`.
-Every quantity is in nats and returns ``(value, mc_se)`` for one parameter set.
+Every quantity is in nats and returns ``(value, mc_se)`` for one parameter set. A single Gaussian
+(K = 1, known when the function is traced) has closed forms in log-determinants, used instead of
+the quadrature (MC s.e. 0): no points at all, which is what keeps 50-dimensional Gaussian-like
+data cheap.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import logsumexp
 
-from bayesmi.mixture.params import GMMParams, log_prob, marginal
+from bayesmi.mixture.params import GMMParams, covariances, log_prob, marginal
 from bayesmi.mixture.quadrature import expectation, mc_estimate
 
 __all__ = [
@@ -29,6 +32,23 @@ __all__ = [
     "pointwise_categorical_mutual_information",
     "categorical_mutual_information",
 ]
+
+
+_LOG_2PI_E = float(np.log(2.0 * np.pi * np.e))
+
+
+def _single(params: GMMParams) -> bool:
+    """Whether ``params`` is one Gaussian (a static shape fact, so a Python branch under jit)."""
+    return params.weights.shape[-1] == 1
+
+
+def _log_det_cov(params: GMMParams, dims: Sequence[int] | np.ndarray | None = None) -> jax.Array:
+    """``log det Σ`` (nats) of a single Gaussian's covariance, or of its sub-matrix on ``dims``."""
+    if dims is None:
+        return -2.0 * jnp.sum(jnp.log(jnp.diagonal(params.prec_chol[0])))
+    idx = np.asarray(dims)
+    cov = covariances(params)[0][idx[:, None], idx[None, :]]
+    return 2.0 * jnp.sum(jnp.log(jnp.diagonal(jnp.linalg.cholesky(cov))))
 
 
 def pointwise_mutual_information(params: GMMParams, dim_x: int, z: jax.Array) -> jax.Array:
@@ -49,8 +69,14 @@ def mutual_information(
 
     ``I = E_p[log p(x,y) − log p(x) − log p(y)]`` by :func:`expectation` with
     the randomised-QMC points ``base_points`` (R, M, D). Returns ``(mi, mc_se)``:
-    the estimate and its standard error from the spread of the R randomisations.
+    the estimate and its standard error from the spread of the R randomisations. One
+    Gaussian: ``½ (log det Σ_x + log det Σ_y − log det Σ)`` exactly, s.e. 0.
     """
+    if _single(params):
+        dim = params.means.shape[-1]
+        mi = 0.5 * (_log_det_cov(params, range(dim_x)) + _log_det_cov(params, range(dim_x, dim))
+                    - _log_det_cov(params))
+        return mi, jnp.zeros_like(mi)
     pmi = lambda z: pointwise_mutual_information(params, dim_x, z)  # noqa: E731
     return mc_estimate(expectation(params, pmi, base_points))
 
@@ -58,16 +84,27 @@ def mutual_information(
 def entropy(params: GMMParams, base_points: jax.Array) -> tuple[jax.Array, jax.Array]:
     """Differential entropy ``H = −E_p[log p(z)]`` (nats) and its MC standard error.
 
-    With moment-matched points (:func:`qmc_normal_points`) it is exact for one component.
+    One Gaussian: ``½ (D log 2πe + log det Σ)`` exactly, s.e. 0.
     """
+    if _single(params):
+        h = 0.5 * (params.means.shape[-1] * _LOG_2PI_E + _log_det_cov(params))
+        return h, jnp.zeros_like(h)
     return mc_estimate(expectation(params, lambda z: -log_prob(params, z), base_points))
 
 
 def kl_divergence(p: GMMParams, q: GMMParams, base_points: jax.Array) -> tuple[jax.Array, jax.Array]:
     """``KL(P‖Q) = E_P[log p(z) − log q(z)]`` (nats) of two mixtures in the same D dims, and its MC s.e.
 
-    ``base_points`` (R, M, D) are mapped to P's components.
+    ``base_points`` (R, M, D) are mapped to P's components. Two single Gaussians:
+    ``½ (tr(Σ_q⁻¹ Σ_p) + δᵀ Σ_q⁻¹ δ − D + log det Σ_q − log det Σ_p)``, δ = μ_q − μ_p, s.e. 0.
     """
+    if _single(p) and _single(q):
+        # Λ_q = L Lᵀ: tr(Λ_q Σ_p) = ‖Lᵀ L_p⁻ᵀ‖²_F and δᵀ Λ_q δ = ‖Lᵀ δ‖².
+        lq, lp = q.prec_chol[0], p.prec_chol[0]
+        cross = lq.T @ jax.scipy.linalg.solve_triangular(lp, jnp.eye(lp.shape[0], dtype=lp.dtype), lower=True).T
+        delta = lq.T @ (q.means[0] - p.means[0])
+        kl = 0.5 * (jnp.sum(cross**2) + jnp.sum(delta**2) - lp.shape[0] + _log_det_cov(q) - _log_det_cov(p))
+        return kl, jnp.zeros_like(kl)
     return mc_estimate(expectation(p, lambda z: log_prob(p, z) - log_prob(q, z), base_points))
 
 
@@ -90,7 +127,14 @@ def conditional_mutual_information(
     params: GMMParams, dim_x: int, dim_y: int, base_points: jax.Array
 ) -> tuple[jax.Array, jax.Array]:
     """I(X;Y|W) in nats of the mixture over (x, y, w) and its MC s.e.; coordinates as in
-    :func:`pointwise_conditional_mutual_information`."""
+    :func:`pointwise_conditional_mutual_information`. One Gaussian:
+    ``½ (log det Σ_xw + log det Σ_yw − log det Σ − log det Σ_w)`` exactly, s.e. 0."""
+    if _single(params):
+        dim = params.means.shape[-1]
+        x, y, w = np.arange(dim_x), np.arange(dim_x, dim_x + dim_y), np.arange(dim_x + dim_y, dim)
+        cmi = 0.5 * (_log_det_cov(params, np.r_[x, w]) + _log_det_cov(params, np.r_[y, w])
+                     - _log_det_cov(params) - _log_det_cov(params, w))
+        return cmi, jnp.zeros_like(cmi)
     pcmi = lambda z: pointwise_conditional_mutual_information(params, dim_x, dim_y, z)  # noqa: E731
     return mc_estimate(expectation(params, pcmi, base_points))
 

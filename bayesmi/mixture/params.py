@@ -19,6 +19,7 @@ from jax.scipy.special import logsumexp
 __all__ = [
     "GMMParams",
     "component_log_prob",
+    "QUADRATIC_FEATURES_MAX_DIM",
     "log_prob",
     "covariances",
     "from_covariances",
@@ -51,15 +52,26 @@ def _quadratic_features(z: jax.Array) -> jax.Array:
     return jnp.concatenate([z[:, rows] * z[:, cols], z], axis=-1)
 
 
+#: Up to this dimension :func:`component_log_prob` uses the quadratic monomials of the points (their
+#: number grows like D²/2: 1325 per point at D = 50, where building them took 30× the direct product).
+QUADRATIC_FEATURES_MAX_DIM = 10
+
+
 def component_log_prob(params: GMMParams, z: jax.Array) -> jax.Array:
     """``log w_k + log N(z_i | μ_k, Σ_k)`` for every point and component: (N, D) -> (N, K).
 
-    The Mahalanobis terms ``(z − μ)ᵀΛ(z − μ)`` of all components come from one
-    matrix product of the points' quadratic monomials with per-component
-    coefficients, which on CPU is several times faster than contracting the
-    tiny (K, D, D) axes point by point.
+    Up to :data:`QUADRATIC_FEATURES_MAX_DIM` dimensions the Mahalanobis terms
+    ``(z − μ)ᵀΛ(z − μ)`` of all components come from one matrix product of the points'
+    quadratic monomials with per-component coefficients, which on CPU is several times faster
+    than contracting the tiny (K, D, D) axes point by point; above it, from ``‖Lᵀ(z − μ)‖²``.
     """
     dim = params.means.shape[-1]
+    half_log_det = jnp.sum(jnp.log(jnp.diagonal(params.prec_chol, axis1=-2, axis2=-1)), -1)
+    log_norm = half_log_det - 0.5 * dim * _LOG_2PI
+    if dim > QUADRATIC_FEATURES_MAX_DIM:
+        whitened = jnp.einsum("nd,kde->nke", z, params.prec_chol) - jnp.einsum("kd,kde->ke", params.means,
+                                                                                 params.prec_chol)
+        return jnp.log(params.weights) + log_norm - 0.5 * jnp.sum(whitened**2, -1)
     rows, cols = np.triu_indices(dim)
     prec = params.prec_chol @ jnp.swapaxes(params.prec_chol, -1, -2)  # (K, D, D)
     prec_mean = jnp.einsum("kde,ke->kd", prec, params.means)
@@ -67,8 +79,6 @@ def component_log_prob(params: GMMParams, z: jax.Array) -> jax.Array:
         [jnp.where(rows == cols, 1.0, 2.0) * prec[:, rows, cols], -2.0 * prec_mean], axis=-1
     )
     mahalanobis = _quadratic_features(z) @ coef.T + jnp.sum(params.means * prec_mean, -1)
-    half_log_det = jnp.sum(jnp.log(jnp.diagonal(params.prec_chol, axis1=-2, axis2=-1)), -1)
-    log_norm = half_log_det - 0.5 * dim * _LOG_2PI
     return jnp.log(params.weights) + log_norm - 0.5 * mahalanobis
 
 
@@ -78,7 +88,11 @@ def log_prob(params: GMMParams, z: jax.Array) -> jax.Array:
 
 
 def covariances(params: GMMParams) -> jax.Array:
-    """Component covariance matrices ``(L Lᵀ)⁻¹``: (..., K, D, D)."""
+    """Component covariance matrices ``(L Lᵀ)⁻¹``: (..., K, D, D). NumPy leaves give a NumPy array
+    (computed on the host, as the diagnostics do for every stored draw)."""
+    if isinstance(params.prec_chol, np.ndarray):
+        inv_chol = np.linalg.inv(params.prec_chol.astype(np.float64))  # L⁻¹, lower triangular
+        return np.einsum("...ji,...jl->...il", inv_chol, inv_chol).astype(params.prec_chol.dtype)
     eye = jnp.broadcast_to(jnp.eye(params.means.shape[-1], dtype=params.prec_chol.dtype), params.prec_chol.shape)
     inv_chol = solve_triangular(params.prec_chol, eye, lower=True)  # L⁻¹
     return jnp.einsum("...ji,...jl->...il", inv_chol, inv_chol)  # L⁻ᵀ L⁻¹
@@ -101,15 +115,18 @@ def marginal(params: GMMParams, dims: Sequence[int]) -> GMMParams:
 def pad_components(params: GMMParams, n_components: int) -> GMMParams:
     """The same mixture with ``n_components`` ≥ K slots: the added components have weight 0
     (they contribute nothing to any density or expectation), mean 0 and unit precision.
-    Leaves may carry leading batch axes."""
+    Leaves may carry leading batch axes; NumPy leaves give NumPy leaves."""
     extra = n_components - params.weights.shape[-1]
     if extra < 0:
         raise ValueError(f"cannot pad a {params.weights.shape[-1]}-component mixture to {n_components}")
+    if extra == 0:
+        return params
+    xp = np if isinstance(params.weights, np.ndarray) else jnp  # NumPy leaves stay on the host
     lead, dim = params.weights.shape[:-1], params.means.shape[-1]
-    eye = jnp.broadcast_to(jnp.eye(dim, dtype=params.prec_chol.dtype), lead + (extra, dim, dim))
-    return GMMParams(jnp.concatenate([params.weights, jnp.zeros(lead + (extra,), params.weights.dtype)], -1),
-                     jnp.concatenate([params.means, jnp.zeros(lead + (extra, dim), params.means.dtype)], -2),
-                     jnp.concatenate([params.prec_chol, eye], -3))
+    eye = xp.broadcast_to(xp.eye(dim, dtype=params.prec_chol.dtype), lead + (extra, dim, dim))
+    return GMMParams(xp.concatenate([params.weights, xp.zeros(lead + (extra,), params.weights.dtype)], -1),
+                     xp.concatenate([params.means, xp.zeros(lead + (extra, dim), params.means.dtype)], -2),
+                     xp.concatenate([params.prec_chol, eye], -3))
 
 
 def first_components(params: GMMParams, n_components: int) -> GMMParams:

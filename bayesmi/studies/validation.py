@@ -9,18 +9,23 @@ an exact binomial confidence band (:func:`coverage_table`, a pure function).
 
 Save a study with ``result.records.to_csv(path, index=False)`` (or
 ``result.summary().to_csv(...)``); reload it with
-``ValidationResult(pd.read_csv(path), probs)``.
+``ValidationResult(pd.read_csv(path), probs)``. Long studies take an ``executor`` that spreads
+the fits over processes or machines and a ``store`` that keeps each fit as it finishes, so a
+study that dies resumes where it stopped (:mod:`bayesmi.parallel`).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+import os
 import time
 import warnings
 import zlib
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import jax
 import numpy as np
@@ -31,9 +36,10 @@ from tqdm import tqdm
 from bayesmi import toys as toy_lib
 from bayesmi.estimators import estimate_mi
 from bayesmi.options import METHODS, FitOptions
+from bayesmi.parallel import Task, TaskFailure, check_executor, content_hash, run_tasks
 from bayesmi.results import ConvergenceWarning, MIResult
 from bayesmi.toys import STUDY_TOYS, Toy
-from bayesmi.util import check_int, find_stack_level, prob_label
+from bayesmi.util import check_int, find_stack_level, prob_label, to_units
 
 __all__ = [
     "STUDY_TOYS",
@@ -46,10 +52,13 @@ __all__ = [
     "run_validation",
 ]
 
-#: Replicates between clearings of JAX's compilation caches. Data sets whose shapes change between
-#: replicates (class sizes of a categorical y) compile new programs every fit, and compiled programs
-#: are never freed: a categorical study died after ~7 min with LLVM unable to map more code memory.
-CLEAR_CACHES_EVERY = 10
+#: Fits between clearings of JAX's compilation caches in a process (this one or a worker). Data
+#: sets whose shapes change between replicates (class sizes of a categorical y) compile new programs
+#: every fit, and compiled programs are never freed: a categorical study died after ~7 min with
+#: LLVM unable to map more code memory. 20 fits: 10 replicates of two methods.
+CLEAR_CACHES_EVERY = 20
+_FITS_IN_PROCESS = itertools.count(1)
+
 
 def resolve_toys(toys: Mapping[str, Toy] | Sequence[str]) -> dict[str, Toy]:
     """Toys by label: a mapping is checked and copied; names come from :data:`STUDY_TOYS`,
@@ -124,10 +133,12 @@ def coverage_table(records: pd.DataFrame, probs: Sequence[float], confidence: fl
     sd_reported (mean of the reported sds), sd_empirical (sd of the estimates over replicates),
     then per prob: width68 (mean interval width), coverage68 (fraction covering the truth) and
     coverage68_lo / _hi (its ``confidence`` Clopper–Pearson band), then frac_converged and
-    mean_wall_s. Every replicate counts, converged or not.
+    mean_wall_s. Every replicate with an estimate counts, converged or not; failed fits (mean NaN)
+    are left out.
     """
     rows = []
-    for (toy, n, method), group in records.groupby(["toy", "n", "method"], sort=False):
+    scored = records[records["mean"].notna()]
+    for (toy, n, method), group in scored.groupby(["toy", "n", "method"], sort=False):
         error = group["mean"] - group["truth"]
         reps = len(group)
         row: dict[str, Any] = {
@@ -153,7 +164,8 @@ class ValidationResult:
 
     Columns: toy, n, replicate, method, data_seed, fit_seed, then :func:`result_record`'s
     (truth, units, mean, sd, lo/hi/covers per prob, converged, problems) and wall_s
-    (seconds, JIT compilation included the first time a shape is seen).
+    (seconds, JIT compilation included the first time a shape is seen in a process). A fit that
+    failed has NaN estimates and wall_s, and "failed: <error>" as its problems.
     """
 
     records: pd.DataFrame
@@ -197,6 +209,36 @@ def _check_options(sizes: Sequence[int], methods: Sequence[str], replicates: int
         raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
 
 
+def _fit_record(toy: Toy, label: str, n: int, replicate: int, method: str, data_seed: int, fit_seed: int,
+                probs: tuple[float, ...], options: FitOptions | None, estimate_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """One fit of a coverage study, from drawing its data set to its record (a task of
+    :func:`run_validation`, run in this process or in a worker). Every :data:`CLEAR_CACHES_EVERY`
+    fits in a process, JAX's compiled programs are freed."""
+    x, y = toy.sample(n, seed=data_seed)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        result = estimate_mi(x, y, method=method, truth=toy.mi, seed=fit_seed, options=options, progress=False,
+                             **estimate_kwargs)
+    wall = time.perf_counter() - start
+    if next(_FITS_IN_PROCESS) % CLEAR_CACHES_EVERY == 0:
+        jax.clear_caches()
+    return {"toy": label, "n": n, "replicate": replicate, "method": method, "data_seed": data_seed,
+            "fit_seed": fit_seed, **result_record(result, probs), "wall_s": wall}
+
+
+def _failed_record(failure: TaskFailure, args: tuple, units: str) -> dict[str, Any]:
+    """The record of a fit that raised: no estimate (NaN), not converged, the error in ``problems``."""
+    toy, label, n, replicate, method, data_seed, fit_seed, probs = args[:8]
+    record: dict[str, Any] = {"toy": label, "n": n, "replicate": replicate, "method": method,
+                              "data_seed": data_seed, "fit_seed": fit_seed, "truth": to_units(toy.mi, units),
+                              "units": units, "mean": math.nan, "sd": math.nan}
+    for prob in probs:
+        label_p = prob_label(prob)
+        record.update({f"lo{label_p}": math.nan, f"hi{label_p}": math.nan, f"covers{label_p}": False})
+    return {**record, "converged": False, "problems": f"failed: {failure.message}", "wall_s": math.nan}
+
+
 def run_validation(
     toys: Mapping[str, Toy] | Sequence[str],
     sizes: Sequence[int] = (200, 2000),
@@ -206,6 +248,10 @@ def run_validation(
     seed: int = 0,
     progress: bool = True,
     options: FitOptions | None = None,
+    *,
+    executor: Executor | None = None,
+    store: str | os.PathLike | None = None,
+    on_error: Literal["record", "raise"] = "record",
     **estimate_kwargs: Any,
 ) -> ValidationResult:
     """Coverage study: every method on ``replicates`` data sets of every toy at every size.
@@ -223,41 +269,63 @@ def run_validation(
     options, **estimate_kwargs : the fit settings (:class:`~bayesmi.FitOptions`: ``num_chains``,
         ``num_samples``, ...) and further ``estimate_mi`` arguments (``units``, ``y_type``, ...);
         ``pointwise_log_likelihood`` defaults to False here.
+    executor : a :class:`concurrent.futures.Executor` that runs the fits (one task each) in
+        parallel: :class:`bayesmi.parallel.RayExecutor`, a Dask client's ``get_executor()``,
+        :func:`bayesmi.parallel.process_pool`. None: one after another in this process. A fit
+        depends only on its seeds, so the records are the same on any executor.
+    store : path of a :class:`bayesmi.parallel.ResultStore` (SQLite): every finished fit is written
+        as it completes, keyed by toy, N, replicate, method and a hash of the study's settings; a
+        rerun with the same arguments fits only what the store lacks and returns the same records
+        as an uninterrupted run.
+    on_error : "record" (default): a fit that raises (or whose worker died more often than the
+        engine retries) becomes a record with no estimate (NaN), ``converged`` False and the
+        error in ``problems``, left out of :meth:`~ValidationResult.summary` and retried by a
+        rerun with the same store (if every fit fails, the first error is raised); "raise": the
+        first such error stops the study.
 
     Returns
     -------
-    ValidationResult with one record per fit. ConvergenceWarnings of single fits are not
-    shown but recorded (``converged``, ``problems``); one warning at the end counts them.
+    ValidationResult with one record per fit, in the order toy, N, replicate, method.
+    ConvergenceWarnings of single fits are not shown but recorded (``converged``, ``problems``);
+    one warning at the end counts them, and the failed fits.
     """
     toys = resolve_toys(toys)
     _check_options(sizes, methods, replicates, probs, seed)
+    if on_error not in ("record", "raise"):
+        raise ValueError(f"on_error must be 'record' or 'raise', got {on_error!r}")
+    check_executor(executor)
     probs = tuple(float(p) for p in probs)
     estimate_kwargs.setdefault("pointwise_log_likelihood", False)
-    records = []
-    bar = tqdm(total=len(toys) * len(sizes) * replicates * len(methods), disable=not progress,
-               desc="fits", unit="fit")
+    settings = content_hash(seed, probs, options, estimate_kwargs)
+    tasks = []
+    for label, toy in toys.items():
+        for n in map(int, sizes):
+            for replicate in range(int(replicates)):
+                data_seed, fit_seed = replicate_seeds(seed, label, n, replicate)
+                for method in methods:
+                    key = f"validation/{settings}/{content_hash(repr(toy))}/{label}/{n}/{replicate}/{method}"
+                    tasks.append(Task(key, _fit_record, (toy, label, n, replicate, method, data_seed, fit_seed,
+                                                         probs, options, estimate_kwargs)))
+    bar = tqdm(total=len(tasks), disable=not progress, desc="fits", unit="fit")
+
+    def advance(task: Task, _: Any) -> None:
+        bar.set_postfix_str(f"{task.args[1]} N={task.args[2]} {task.args[4]}", refresh=False)
+        bar.update()
+
     with bar:
-        for label, toy in toys.items():
-            for n in map(int, sizes):
-                for replicate in range(int(replicates)):
-                    data_seed, fit_seed = replicate_seeds(seed, label, n, replicate)
-                    x, y = toy.sample(n, seed=data_seed)
-                    for method in methods:
-                        bar.set_postfix_str(f"{label} N={n} {method}")
-                        start = time.perf_counter()
-                        with warnings.catch_warnings():
-                            warnings.simplefilter("ignore", ConvergenceWarning)
-                            result = estimate_mi(x, y, method=method, truth=toy.mi, seed=fit_seed,
-                                                 options=options, progress=False, **estimate_kwargs)
-                        wall = time.perf_counter() - start
-                        records.append({"toy": label, "n": n, "replicate": replicate, "method": method,
-                                        "data_seed": data_seed, "fit_seed": fit_seed,
-                                        **result_record(result, probs), "wall_s": wall})
-                        bar.update()
-                    if (replicate + 1) % CLEAR_CACHES_EVERY == 0:
-                        jax.clear_caches()
-    table = pd.DataFrame(records)
-    if failed := int((~table["converged"]).sum()):
-        warnings.warn(f"{failed} of {len(table)} fits did not converge; see the converged and problems "
+        outcomes = run_tasks(tasks, executor, store=store, on_error=on_error, on_result=advance)
+    failures = [outcome for outcome in outcomes.values() if isinstance(outcome, TaskFailure)]
+    if failures and len(failures) == len(tasks):
+        raise failures[0].error  # every fit failed: a setting is wrong, not a data set
+    units = estimate_kwargs.get("units", "nats")
+    table = pd.DataFrame([_failed_record(outcome, task.args, units) if isinstance(outcome, TaskFailure) else outcome
+                          for task, outcome in zip(tasks, outcomes.values())])
+    failed = len(failures)
+    if unconverged := int((~table["converged"]).sum()) - failed:
+        warnings.warn(f"{unconverged} of {len(table)} fits did not converge; see the converged and problems "
                       "columns of the records", ConvergenceWarning, stacklevel=find_stack_level())
+    if failed:
+        warnings.warn(f"{failed} of {len(table)} fits failed (their problems column holds the error) and are left "
+                      "out of the summary; a rerun with the same store retries them", RuntimeWarning,
+                      stacklevel=find_stack_level())
     return ValidationResult(table, probs)

@@ -1,0 +1,457 @@
+"""Many fits across processes and machines: tasks, executors, and a store that lets long runs resume.
+
+A :class:`Task` is a picklable function with plain arguments (numpy arrays, numbers, strings,
+bayesmi's dataclasses) and a key that names its result. :func:`run_tasks` runs tasks in this
+process one after another (``executor=None``) or on any :class:`concurrent.futures.Executor`,
+collecting results as they complete; with a ``store`` (:class:`ResultStore`, one SQLite row per
+finished task) each result is written the moment it arrives and a rerun with the same tasks runs
+only the ones missing, so a run killed midway loses only the tasks in flight. The engines:
+:class:`RayExecutor` (a pool of Ray actors, long-lived worker processes that import bayesmi once
+and keep JAX's compiled programs warm; Ray restarts a dead actor and retries its task), Dask
+(``distributed.Client(...).get_executor()``), and :func:`process_pool` (a local pool of processes
+started by spawn). Workers run one thread each (:func:`worker_environment`): parallelism comes
+from the workers, not from threads competing inside each. This module imports no JAX: a worker
+sets its environment before JAX is first used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import multiprocessing
+import os
+import pickle
+import sqlite3
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any, Literal, Self
+
+import numpy as np
+
+from bayesmi.util import check_int
+
+__all__ = [
+    "RayExecutor",
+    "ResultStore",
+    "Task",
+    "TaskFailure",
+    "check_executor",
+    "content_hash",
+    "process_pool",
+    "run_tasks",
+    "worker_environment",
+]
+
+#: Variables that set the thread count of the numerical libraries a worker may load.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+#: XLA flag that keeps Eigen (XLA's matrix kernels on CPU) to the calling thread.
+SINGLE_THREAD_XLA_FLAG = "--xla_cpu_multi_thread_eigen=false"
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of work, ``fn(*args, **kwargs)``; ``key`` names its result: unique within a run, the
+    same in a rerun with the same arguments (so a store can recognise it), and different when they
+    differ (put a :func:`content_hash` of them in it)."""
+
+    key: str
+    fn: Callable[..., Any]
+    args: tuple = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TaskFailure:
+    """The outcome of a task that raised (or whose worker died more often than the engine retries)."""
+
+    key: str
+    error: BaseException
+
+    @property
+    def message(self) -> str:
+        """``"ErrorType: message"`` on one line."""
+        return " ".join(f"{type(self.error).__name__}: {self.error}".split())
+
+
+def content_hash(*parts: Any) -> str:
+    """Hex SHA-256 (16 characters) of ``parts``: arrays (numpy, JAX, ...) by dtype, shape and values,
+    DataFrames and Series by labels and columns, mappings by sorted items, sequences and
+    dataclasses by their items, anything else by ``repr``. Equal inputs give equal hashes in every
+    process and on every machine (unlike ``hash``)."""
+    digest = hashlib.sha256()
+
+    def feed(obj: Any) -> None:
+        if isinstance(obj, np.ndarray):
+            digest.update(f"array{obj.dtype.str}{obj.shape}".encode())
+            if obj.dtype.hasobject:
+                for item in obj.ravel():
+                    feed(item)
+            else:
+                digest.update(np.ascontiguousarray(obj).tobytes())
+        elif hasattr(obj, "index") and hasattr(obj, "to_numpy"):  # pandas DataFrame / Series
+            digest.update(type(obj).__name__.encode())
+            feed(obj.index.to_numpy())
+            if hasattr(obj, "columns"):
+                for column in obj.columns:
+                    feed(column)
+                    feed(obj[column].to_numpy())
+            else:
+                feed(obj.name)
+                feed(obj.to_numpy())
+        elif hasattr(obj, "__array__") and not isinstance(obj, (str, bytes)):
+            feed(np.asarray(obj))
+        elif isinstance(obj, Mapping):
+            digest.update(b"map")
+            for k in sorted(obj, key=repr):
+                feed(k)
+                feed(obj[k])
+        elif isinstance(obj, (list, tuple)):
+            digest.update(f"seq{len(obj)}".encode())
+            for item in obj:
+                feed(item)
+        elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            digest.update(type(obj).__qualname__.encode())
+            for f in dataclasses.fields(obj):
+                feed(f.name)
+                feed(getattr(obj, f.name))
+        else:
+            digest.update(f"{type(obj).__qualname__}:{obj!r};".encode())
+
+    for part in parts:
+        feed(part)
+    return digest.hexdigest()[:16]
+
+
+class ResultStore:
+    """Finished task results on disk: one row (key, pickled value) of an SQLite table per task.
+
+    Each :meth:`put` is its own committed transaction, so a process killed at any moment leaves
+    every earlier result readable and none half-written. One file may hold many runs: keys carry
+    a hash of the settings that produced them. Values are pickles: read a store only with the
+    bayesmi (and Python) that wrote it, and only one you trust.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        if not self.path.parent.is_dir():
+            raise ValueError(f"store: directory of {str(self.path)!r} does not exist")
+        self._db = sqlite3.connect(self.path)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
+        self._db.commit()
+
+    def __contains__(self, key: str) -> bool:
+        return self._db.execute("SELECT 1 FROM results WHERE key = ?", (key,)).fetchone() is not None
+
+    def __len__(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        row = self._db.execute("SELECT value FROM results WHERE key = ?", (key,)).fetchone()
+        return default if row is None else pickle.loads(row[0])
+
+    def put(self, key: str, value: Any) -> None:
+        with self._db:
+            self._db.execute("INSERT OR REPLACE INTO results (key, value) VALUES (?, ?)",
+                             (key, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)))
+
+    def keys(self) -> list[str]:
+        return [k for (k,) in self._db.execute("SELECT key FROM results ORDER BY rowid")]
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"ResultStore({str(self.path)!r}, {len(self)} results)"
+
+
+def check_executor(executor: Executor | None) -> None:
+    """TypeError for something that is not a :class:`concurrent.futures.Executor`; ValueError for a
+    process pool that forks: JAX runs threads, and a process forked from one that has started
+    them may deadlock. Use :func:`process_pool`, or a pool with a "spawn" or "forkserver" context."""
+    if executor is None:
+        return
+    if not isinstance(executor, Executor):
+        raise TypeError(f"executor must be a concurrent.futures.Executor (or None), got {type(executor).__name__}")
+    if isinstance(executor, ProcessPoolExecutor):
+        context = getattr(executor, "_mp_context", None)
+        if context is not None and context.get_start_method() == "fork":
+            raise ValueError("executor: this ProcessPoolExecutor forks its workers, and JAX must not be forked "
+                             "after it has started its threads; use bayesmi.parallel.process_pool(max_workers) "
+                             "or ProcessPoolExecutor(mp_context=multiprocessing.get_context('spawn'))")
+
+
+def run_tasks(
+    tasks: Iterable[Task],
+    executor: Executor | None = None,
+    *,
+    store: str | os.PathLike | ResultStore | None = None,
+    on_error: Literal["raise", "record"] = "raise",
+    on_result: Callable[[Task, Any], None] | None = None,
+) -> dict[str, Any]:
+    """Run ``tasks``, in this process one after another (``executor=None``) or on ``executor``.
+
+    Results are collected as they complete (:func:`concurrent.futures.as_completed`); each is
+    written to ``store`` (a path or :class:`ResultStore`) at once, and tasks whose key the store
+    already holds are not run again. ``on_error="record"`` turns a task that raises into a
+    :class:`TaskFailure` (not stored, so a rerun retries it) instead of stopping the run; with
+    "raise" the pending tasks are cancelled and the error propagates. ``on_result(task, result)``
+    is called in this process for every task, stored ones included, in completion order.
+
+    Returns {key: result or TaskFailure} in the order of ``tasks``.
+    """
+    if on_error not in ("raise", "record"):
+        raise ValueError(f"on_error must be 'raise' or 'record', got {on_error!r}")
+    check_executor(executor)
+    tasks = list(tasks)
+    if len({t.key for t in tasks}) != len(tasks):
+        raise ValueError("the keys of the tasks must be unique")
+    own_store = store is not None and not isinstance(store, ResultStore)
+    db = ResultStore(store) if own_store else store
+    results: dict[str, Any] = {}
+    try:
+        todo = []
+        for task in tasks:
+            if db is not None and task.key in db:
+                results[task.key] = db.get(task.key)
+                if on_result is not None:
+                    on_result(task, results[task.key])
+            else:
+                todo.append(task)
+        for task, outcome in _outcomes(todo, executor, on_error):
+            results[task.key] = outcome
+            if db is not None and not isinstance(outcome, TaskFailure):
+                db.put(task.key, outcome)
+            if on_result is not None:
+                on_result(task, outcome)
+    finally:
+        if own_store:
+            db.close()
+    return {t.key: results[t.key] for t in tasks}
+
+
+def _outcomes(tasks: list[Task], executor: Executor | None, on_error: str) -> Iterator[tuple[Task, Any]]:
+    """(task, result or TaskFailure) as each task finishes."""
+    if executor is None:
+        for task in tasks:
+            try:
+                result = task.fn(*task.args, **task.kwargs)
+            except Exception as exc:
+                if on_error == "raise":
+                    raise
+                result = TaskFailure(task.key, exc)
+            yield task, result
+        return
+    # One callable without arguments per task: no task argument can clash with an executor's own
+    # keywords (Dask's submit takes ``key``, ``workers``, ``priority``, ...).
+    futures = {executor.submit(partial(task.fn, *task.args, **task.kwargs)): task for task in tasks}
+    try:
+        for future in as_completed(futures):
+            task = futures[future]
+            try:
+                result = future.result()
+            except Exception as exc:
+                if on_error == "raise":
+                    raise
+                result = TaskFailure(task.key, exc)
+            yield task, result
+    finally:  # on an error, or when the caller stops early: do not leave work queued
+        for future in futures:
+            future.cancel()
+
+
+# --------------------------------------------------------------------------- workers
+
+
+def worker_environment(threads: int = 1, compilation_cache: str | os.PathLike | None = None,
+                       base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Environment variables for a worker, to set before it first uses JAX.
+
+    ``OMP_NUM_THREADS``, ``MKL_NUM_THREADS`` and ``OPENBLAS_NUM_THREADS`` = ``threads``; with one
+    thread also ``XLA_FLAGS`` += ``--xla_cpu_multi_thread_eigen=false`` (keeping the flags already
+    in ``base``, default ``os.environ``). XLA's own thread pool follows the CPU affinity of the
+    process (``taskset``), which is the engine's to set. ``compilation_cache``: a directory
+    (``JAX_COMPILATION_CACHE_DIR``) where workers with the same flags share compiled programs,
+    so a restarted worker or a resumed run loads them instead of compiling again. Use one per
+    machine type: programs are compiled for the host's CPU (XLA refuses, and recompiles, an
+    entry built for other CPU features).
+    """
+    threads = check_int(threads, "threads", 1)
+    base = os.environ if base is None else base
+    env = {name: str(threads) for name in THREAD_VARIABLES}
+    flags = base.get("XLA_FLAGS", "")
+    if threads == 1 and "xla_cpu_multi_thread_eigen" not in flags:
+        flags = f"{flags} {SINGLE_THREAD_XLA_FLAG}".strip()
+    if flags:
+        env["XLA_FLAGS"] = flags
+    if compilation_cache is not None:
+        env["JAX_COMPILATION_CACHE_DIR"] = str(Path(compilation_cache).resolve())
+        env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"  # bayesmi compiles many small programs
+    return env
+
+
+def _set_environment(env: Mapping[str, str]) -> None:
+    """Process-pool initializer: set ``env`` in the new worker before any task runs."""
+    os.environ.update(env)
+
+
+def process_pool(max_workers: int, threads_per_worker: int = 1, compilation_cache: str | os.PathLike | None = None,
+                 **kwargs: Any) -> ProcessPoolExecutor:
+    """A :class:`~concurrent.futures.ProcessPoolExecutor` of ``max_workers`` processes started by
+    spawn, each with :func:`worker_environment` (``threads_per_worker``, ``compilation_cache``);
+    ``kwargs`` go to the pool (e.g. ``max_tasks_per_child``). A worker that dies breaks the whole
+    pool: the tasks still pending fail (a rerun with the same store runs them); Ray and Dask
+    retry instead."""
+    env = worker_environment(threads_per_worker, compilation_cache)
+    return ProcessPoolExecutor(check_int(max_workers, "max_workers", 1), mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_set_environment, initargs=(env,), **kwargs)
+
+
+class _Worker:
+    """A Ray actor: a worker process that runs tasks, keeping what they import and compile."""
+
+    def run(self, fn: Callable[..., Any], args: tuple, kwargs: Mapping[str, Any]) -> Any:
+        return fn(*args, **kwargs)
+
+
+class RayExecutor(Executor):
+    """A :class:`concurrent.futures.Executor` over a pool of Ray actors.
+
+    Each actor is a worker process started by Ray (never forked from this one) with
+    :func:`worker_environment` set before it imports anything, that lives as long as the executor:
+    bayesmi is imported and every program JAX compiles is kept, so the second task of the same
+    shapes runs at once. A task goes to the next idle actor. A worker that dies is restarted
+    (``max_restarts``) and its task run again (``max_task_retries``) by Ray; past those limits the
+    task's future raises the Ray error and the actor is replaced.
+
+    Parameters
+    ----------
+    num_workers : actors; default: the cluster's CPUs // ``threads_per_worker``.
+    threads_per_worker : threads (and Ray CPUs) of each actor.
+    compilation_cache : directory where the actors share JAX's compiled programs (see
+        :func:`worker_environment`); on a cluster, a path every node can reach.
+    max_restarts, max_task_retries : Ray's fault-tolerance settings of the actors.
+    **actor_options : further Ray actor options (e.g. ``resources``, ``scheduling_strategy``,
+        ``memory``); ``runtime_env["env_vars"]`` is merged with the thread settings.
+
+    Connect to a cluster first (``ray.init(address="auto")``); otherwise Ray starts a local one.
+    """
+
+    def __init__(self, num_workers: int | None = None, *, threads_per_worker: int = 1,
+                 compilation_cache: str | os.PathLike | None = None, max_restarts: int = 2, max_task_retries: int = 2,
+                 **actor_options: Any) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise ImportError("RayExecutor needs Ray: pip install 'bayesmi[cluster]'") from None
+        self._ray = ray
+        env = worker_environment(threads_per_worker, compilation_cache)
+        if not ray.is_initialized():
+            ray.init()
+        if num_workers is None:
+            num_workers = max(1, int(ray.cluster_resources().get("CPU", 1)) // threads_per_worker)
+        num_workers = check_int(num_workers, "num_workers", 1)
+        runtime_env = dict(actor_options.pop("runtime_env", None) or {})
+        runtime_env["env_vars"] = {**env, **runtime_env.get("env_vars", {})}
+        self._actor_class = ray.remote(_Worker).options(
+            num_cpus=threads_per_worker, max_restarts=max_restarts, max_task_retries=max_task_retries,
+            runtime_env=runtime_env, **actor_options)
+        self._idle = deque(self._actor_class.remote() for _ in range(num_workers))
+        self._queue: deque[tuple[Future, Callable, tuple, dict]] = deque()
+        self._running: dict[Any, tuple[Any, Future]] = {}
+        self._wake = threading.Condition()
+        self._shutdown = False
+        self._thread = threading.Thread(target=self._dispatch, name="bayesmi-ray-executor", daemon=True)
+        self._thread.start()
+
+    @property
+    def num_workers(self) -> int:
+        with self._wake:
+            return len(self._idle) + len(self._running)
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        future: Future = Future()
+        with self._wake:
+            if self._shutdown:
+                raise RuntimeError("cannot submit to a RayExecutor after shutdown")
+            self._queue.append((future, fn, args, kwargs))
+            self._wake.notify()
+        return future
+
+    def _dispatch(self) -> None:
+        """Give queued tasks to idle actors and complete futures as results arrive; if Ray itself
+        fails, every pending future gets the error."""
+        try:
+            while self._step():
+                pass
+        except BaseException as exc:
+            with self._wake:
+                self._shutdown = True
+                pending = [f for _, f in self._running.values()] + [item[0] for item in self._queue]
+                self._running.clear()
+                self._queue.clear()
+            for future in pending:
+                if not future.done():
+                    future.set_exception(exc)
+            raise
+        for actor in self._idle:
+            self._ray.kill(actor)
+        self._idle.clear()
+
+    def _step(self) -> bool:
+        """Start what the idle actors can take, then collect one result (waiting up to 50 ms).
+        False once shut down with nothing left to do."""
+        ray = self._ray
+        with self._wake:
+            while self._queue and self._idle:
+                future, fn, args, kwargs = self._queue.popleft()
+                if not future.set_running_or_notify_cancel():
+                    continue
+                try:  # arguments are serialised here: an unpicklable one fails its task alone
+                    ref = self._idle[0].run.remote(fn, args, kwargs)
+                except Exception as exc:  # noqa: BLE001 (handed to the task's future)
+                    future.set_exception(exc)
+                    continue
+                self._running[ref] = (self._idle.popleft(), future)
+            if not self._running:
+                if self._shutdown and not self._queue:
+                    return False
+                self._wake.wait()
+                return True
+            refs = list(self._running)
+        ready, _ = ray.wait(refs, num_returns=1, timeout=0.05)
+        for ref in ready:
+            actor, future = self._running.pop(ref)
+            try:
+                future.set_result(ray.get(ref))
+            except ray.exceptions.ActorDiedError as exc:
+                actor = self._actor_class.remote()  # restarts exhausted: a fresh worker takes its place
+                future.set_exception(exc)
+            except Exception as exc:  # noqa: BLE001 (the task's error, handed to its future)
+                future.set_exception(exc)
+            with self._wake:
+                self._idle.append(actor)
+        return True
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Stop taking tasks; cancel the queued ones if asked; the actors end once the rest are done."""
+        with self._wake:
+            self._shutdown = True
+            if cancel_futures:
+                while self._queue:
+                    self._queue.popleft()[0].cancel()
+            self._wake.notify()
+        if wait:
+            self._thread.join()
+
