@@ -1,14 +1,9 @@
-"""How bayesmi runs on this machine: the persistent compilation cache, LAPACK threads, shape buckets.
+"""How bayesmi runs on this machine: the persistent compilation cache and row buckets.
 
 - :func:`enable_compilation_cache`: JAX's persistent compilation cache under the user's cache
   directory (``platformdirs.user_cache_dir("bayesmi")``), so a new process loads the compiled
   programs of earlier ones instead of compiling them again (most of a cold start). The command
   line turns it on by default; library users call it once, before their first fit.
-- :func:`limit_lapack_threads`: JAX on CPU runs its matrix factorisations (Cholesky, LU,
-  triangular solves) through SciPy's OpenBLAS, whose own thread pool competes with XLA's: on 2
-  cores a 50 × 50 Cholesky of an inverse took 130 ms instead of 0.2 ms, and one Gibbs sweep at
-  D = 50 102 ms instead of 6 ms. Called when the models are imported, it sets *SciPy's* OpenBLAS
-  (not NumPy's) to one thread; XLA keeps every core.
 - :func:`bucket_rows`: the padded row count of a data set, so that data sets of nearby sizes
   share one compiled program (rows beyond a set's own carry mask 0).
 """
@@ -24,7 +19,6 @@ __all__ = [
     "bucket_rows",
     "compilation_cache_dir",
     "enable_compilation_cache",
-    "limit_lapack_threads",
 ]
 
 #: Row buckets per doubling of N: padding costs at most 1/4 of the rows.
@@ -61,17 +55,6 @@ def enable_compilation_cache(path: str | os.PathLike | None = None) -> Path:
     for name in _CACHE_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
     return directory
-
-
-def limit_lapack_threads(num_threads: int = 1) -> None:
-    """Set the thread count of SciPy's OpenBLAS, the LAPACK that JAX calls on CPU (see the module
-    docstring). NumPy's own BLAS is left alone. A no-op where threadpoolctl finds no such library."""
-    import scipy.linalg  # noqa: F401  (loads SciPy's BLAS, so that threadpoolctl sees it)
-    from threadpoolctl import ThreadpoolController
-
-    for library in ThreadpoolController().lib_controllers:
-        if f"scipy.libs{os.sep}" in library.filepath or f"scipy{os.sep}.libs{os.sep}" in library.filepath:
-            library.set_num_threads(num_threads)
 
 
 def bucket_rows(n: int) -> int:

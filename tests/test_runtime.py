@@ -1,6 +1,5 @@
 """How bayesmi runs: row buckets shared by nearby data sizes, the persistent compilation cache across
-processes, SciPy's LAPACK threads, minibatch SVI on a large sample, closed forms at K = 1 in many
-dimensions."""
+processes, minibatch SVI on a large sample, closed forms at K = 1 in many dimensions."""
 
 from __future__ import annotations
 
@@ -113,18 +112,6 @@ def test_a_new_process_loads_compiled_programs_from_the_persistent_cache(tmp_pat
     assert first["compiled"] > 20 and first["hits"] < 0.25 * first["compiled"], runs
     assert second["hits"] >= second["compiled"] - 2, runs  # every compilation request answered from disk
     assert first["mean"] == second["mean"]  # a cached program computes the same numbers
-
-
-def test_lapack_threads_of_scipy_are_limited_and_numpy_is_left_alone():
-    from threadpoolctl import threadpool_info
-
-    import bayesmi.infer  # noqa: F401  (sets the limit)
-
-    libraries = {info["filepath"]: info["num_threads"] for info in threadpool_info()}
-    scipy_blas = [n for path, n in libraries.items() if f"scipy.libs{os.sep}" in path]
-    if not scipy_blas:
-        pytest.skip("SciPy here does not bundle its own OpenBLAS")
-    assert scipy_blas == [1] * len(scipy_blas)
 
 
 def test_minibatch_svi_on_300k_rows_has_the_exact_posterior_width():

@@ -9,17 +9,11 @@
 
 Every posterior driver has the same ``sample`` signature and an ``Info`` NamedTuple that owns its
 convergence checks (see :mod:`~bayesmi.infer.base`); :data:`DRIVERS` maps a method name to its module.
-Importing the package sets SciPy's OpenBLAS, the LAPACK that JAX calls on CPU, to one thread
-(:func:`bayesmi.runtime.limit_lapack_threads`: its threads fought XLA's and made factorisations
-up to 600× slower).
 """
 
 from types import ModuleType
 
 from bayesmi.infer import bootstrap, em, gibbs, nuts, svi
-from bayesmi.runtime import limit_lapack_threads
-
-limit_lapack_threads()
 
 __all__ = ["DRIVERS", "bootstrap", "em", "gibbs", "nuts", "svi"]
 
