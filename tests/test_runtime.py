@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import bayesmi
+from bayesmi.estimators.mi import DimensionBiasWarning
 from bayesmi.runtime import bucket_rows, compilation_cache_dir
 
 
@@ -114,6 +115,14 @@ def test_a_new_process_loads_compiled_programs_from_the_persistent_cache(tmp_pat
     assert first["mean"] == second["mean"]  # a cached program computes the same numbers
 
 
+def test_no_dimension_bias_warning_for_a_scalar_pair(recwarn):
+    x, y = bayesmi.toys.gaussian(0.5).sample(300, seed=0)
+    result = bayesmi.estimate_mi(x, y, num_components=1, num_warmup=30, num_samples=50, num_chains=2,
+                                 progress=False)
+    assert not any(issubclass(w.category, DimensionBiasWarning) for w in recwarn)
+    assert result.diagnostics["dimension_bias"] == pytest.approx(1 / 300)
+
+
 def test_minibatch_svi_on_300k_rows_has_the_exact_posterior_width():
     """Above FULL_BATCH_ROWS each SVI step sees 10⁴ rows weighted N/B. On a Gaussian pair the posterior
     sd of MI is ρ/√N to first order (the sd of the maximum-likelihood estimate); the minibatch
@@ -134,15 +143,19 @@ def test_minibatch_svi_on_300k_rows_has_the_exact_posterior_width():
 
 def test_k1_in_50_dimensions_is_the_closed_form_of_every_draw():
     """A 25+25-D Gaussian pair with one component: the MI of every draw is the log-determinant formula
-    (no quadrature, MC s.e. 0), equal to numpy's on the draw's covariance. (The posterior itself sits
-    about d_x·d_y/N above the truth here, the known upward bias of Gaussian MI in many dimensions
-    at small N; see the notes of the hard-dependence issue.)"""
+    (no quadrature, MC s.e. 0), equal to numpy's on the draw's covariance. The posterior itself sits
+    about d_x·d_y/N above the truth here (the known upward bias of Gaussian MI in many dimensions),
+    more than its own sd: the user is warned, and the truth is indeed outside the interval."""
     rng = np.random.default_rng(0)
     n, d, rho = 2000, 25, 0.3
     x = rng.normal(size=(n, d))
     y = rho * x + np.sqrt(1 - rho**2) * rng.normal(size=(n, d))
-    result = bayesmi.estimate_mi(x, y, num_components=1, num_warmup=20, num_samples=10, num_chains=2,
-                                 progress=False)
+    with pytest.warns(DimensionBiasWarning, match="d_x·d_y/N = 0.312"):
+        result = bayesmi.estimate_mi(x, y, num_components=1, num_warmup=20, num_samples=10, num_chains=2,
+                                     progress=False)
+    truth = -0.5 * d * np.log(1 - rho**2)
+    lo, hi = result.interval(0.95)
+    assert not lo <= truth <= hi and result.diagnostics["dimension_bias"] == pytest.approx(d * d / n)
     assert result.mc_se == 0.0 and result.diagnostics["mc_se_over_sd"] == 0.0
     cov = result.idata.posterior["cov"].values[:, :, 0].astype(float)  # (chains, draws, D, D)
     logdet = lambda a: np.linalg.slogdet(a)[1]

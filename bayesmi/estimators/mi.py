@@ -10,6 +10,7 @@ are mixtures instead (:mod:`bayesmi.estimators.categorical`).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -24,9 +25,15 @@ from bayesmi.inputs import prepare_xy
 from bayesmi.mixture import GMMParams, mutual_information, pointwise_mutual_information
 from bayesmi.options import FitOptions
 from bayesmi.results import MIResult
-from bayesmi.util import Progress, map_chunked, to_units
+from bayesmi.util import Progress, find_stack_level, map_chunked, to_units
 
-__all__ = ["estimate_mi", "JointMixtureModel", "Y_TYPES"]
+__all__ = ["estimate_mi", "JointMixtureModel", "Y_TYPES", "DimensionBiasWarning"]
+
+
+class DimensionBiasWarning(UserWarning):
+    """The posterior of I(X;Y) may sit above the truth by more than its own spread: with d_x × d_y
+    covariances to estimate from N rows, Gaussian MI is biased upward by about d_x·d_y/N nats
+    (measured: +0.32 at 25+25 dimensions and N = 2000, +0.13 at N = 5000)."""
 
 Y_TYPES = ("continuous", "categorical")
 
@@ -111,12 +118,20 @@ def estimate_mi(
         integral = integrate(mutual_information, (jax.tree.map(lambda a: a[None], params),), (dim_x,), options,
                              seed, "I(X;Y)", progress)
     values = integral.values[0]
+    dimension_bias = xs.shape[1] * ys.shape[1] / z.shape[0]  # nats, first order
+    if dimension_bias > values.std():
+        warnings.warn(
+            f"I(X;Y) with {xs.shape[1]} x and {ys.shape[1]} y dimensions from {z.shape[0]} rows: the estimate can sit "
+            f"about d_x·d_y/N = {dimension_bias:.3g} nats above the truth, more than the posterior sd "
+            f"({values.std():.3g}); the interval may miss. More rows or fewer dimensions (compress first) "
+            "reduce it.", DimensionBiasWarning, stacklevel=find_stack_level())
     log_lik = None
     if store_pointwise(pointwise_log_likelihood, type(batch.info).DRAWS, values.size * z.shape[0]):
         log_lik = {"z": row_log_likelihoods(params, z)}
     return quantity_result(
         variable="mi", long_name="I(X;Y)", values=values, integral=integral, batch=batch, parts={"": (0, names)},
         observed={"z": (z, ["obs", "dim"])}, options=options, units=units, truth=truth,
-        diagnostics={k: info[k] for k in ("n", "dim_x", "dim_y", "jittered_columns")},
+        diagnostics={**{k: info[k] for k in ("n", "dim_x", "dim_y", "jittered_columns")},
+                     "dimension_bias": dimension_bias},
         coords={"obs": np.arange(z.shape[0])}, log_likelihood=log_lik, model=JointMixtureModel(params, z, dim_x),
     )
