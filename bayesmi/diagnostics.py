@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from bayesmi.infer.base import draw_stats
+from bayesmi.draws import draw_stats
 from bayesmi.mixture import GMMParams
 from bayesmi.results import ConvergenceWarning
 from bayesmi.util import arviz, find_stack_level

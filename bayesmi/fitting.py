@@ -20,7 +20,6 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 import jax
@@ -28,10 +27,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from bayesmi.infer import DRIVERS, em
-from bayesmi.mixture import GMMParams, first_components, log_prob, qmc_normal_points
+from bayesmi.mixture import GMMParams, closed_form, first_components, log_prob, qmc_normal_points
 from bayesmi.models import GMMPrior
 from bayesmi.options import MC_SE_TARGET, FitOptions
-from bayesmi.runtime import bucket_rows
+from bayesmi.runtime import bucket_rows, stored_jit
 from bayesmi.util import Progress, find_stack_level, map_chunked
 
 __all__ = [
@@ -147,7 +146,7 @@ def fit_mixtures(sets: Sequence[np.ndarray], options: FitOptions, key: jax.Array
     return MixtureBatch(params, ks, select_by, scores, info, timings)
 
 
-@partial(jax.jit, static_argnums=(0, 1))
+@stored_jit(static_argnames=("quantity", "static"))
 def _per_draw(quantity: Callable, static: tuple, draws: tuple, base: jax.Array) -> tuple[jax.Array, jax.Array]:
     """``quantity(*draw, *static, base)`` for every draw along the leading axis of ``draws``' leaves."""
     return jax.vmap(lambda d: quantity(*d, *static, base))(draws)
@@ -176,7 +175,9 @@ def integrate(
     :func:`bayesmi.mixture.mutual_information` with ``static=(dim_x,)``. All draws share the same
     randomised-QMC points (common random numbers). Points start at ``options.num_points`` per
     component and are multiplied by 4 (up to twice) for the posteriors whose MC s.e. exceeds
-    ``MC_SE_TARGET`` × their posterior sd; a warning names ``label`` if any still does.
+    ``MC_SE_TARGET`` × their posterior sd; a warning names ``label`` if any still does. A quantity
+    in closed form for these mixtures (:func:`bayesmi.mixture.closed_form`, single Gaussians) gets
+    no points (``num_points`` 0).
     """
     start = time.perf_counter()
     lead = jax.tree.leaves(draws)[0].shape[:3]
@@ -187,13 +188,16 @@ def integrate(
     se = np.zeros(lead)
     todo = np.arange(lead[0])
     first = max(options.num_points, 1 << (2 * dim - 1).bit_length())  # moment matching needs >= 2D points
+    exact = closed_form(quantity, *(m for m in mixtures if isinstance(m, GMMParams)))
     num_points = np.full(lead[0], first)
-    for points in (first, 4 * first, 16 * first):
+    for points in (0,) if exact else (first, 4 * first, 16 * first):
         part = jax.tree.map(lambda a: a[todo].reshape((-1,) + a.shape[3:]), draws)
-        base = jnp.asarray(qmc_normal_points(dim, points, options.num_randomizations, seed))
+        base = (np.zeros((options.num_randomizations, 0, dim), np.float32) if exact
+                else jnp.asarray(qmc_normal_points(dim, points, options.num_randomizations, seed)))
         n_draws = jax.tree.leaves(part)[0].shape[0]
-        chunk = max(1, DRAW_CHUNK_VALUES // (base.shape[0] * points * n_components**2))
-        progress.stage(f"{label} integral ({points} points per component)", -(-n_draws // chunk))
+        chunk = max(1, DRAW_CHUNK_VALUES // (base.shape[0] * max(points, 1) * n_components**2))
+        how = "closed form" if exact else f"{points} points per component"
+        progress.stage(f"{label} integral ({how})", -(-n_draws // chunk))
         v, e = map_chunked(lambda d: _per_draw(quantity, static, d, base), part, chunk, progress.update)
         values[todo] = np.asarray(v).reshape((todo.size,) + lead[1:])
         se[todo] = np.asarray(e).reshape((todo.size,) + lead[1:])

@@ -36,9 +36,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from bayesmi.util import check_int, find_stack_level, format_values
+from bayesmi.util import check_int, find_stack_level, format_values, pandas_object
 
 __all__ = [
     "TiesWarning",
@@ -501,7 +500,7 @@ def check_aligned(variables: Mapping[str, Any]) -> None:
     Rows are paired by position; a pandas user whose indexes disagree (one object re-ordered or
     filtered) would otherwise get a silently wrong pairing.
     """
-    indexed = {name: a.index for name, a in variables.items() if isinstance(a, (pd.Series, pd.DataFrame))}
+    indexed = {name: a.index for name, a in variables.items() if pandas_object(a)}
     names = list(indexed)
     for other in names[1:]:
         if not indexed[names[0]].equals(indexed[other]):
@@ -546,6 +545,8 @@ def check_nondegenerate(standardised: Mapping[str, np.ndarray]) -> None:
 
 def _label_array(a: Any, name: str, ndims: tuple[int, ...]) -> np.ndarray:
     """``a`` as an array of labels with ndim in ``ndims``, ≥ 2 rows and no missing or infinite value."""
+    import pandas as pd  # labels: pandas' missing-value and factorisation rules (imported when needed)
+
     if a is None:
         raise TypeError(f"{name} is None; expected an array-like of labels")
     try:
@@ -589,6 +590,8 @@ def encode_labels(
     non-integer values look continuous, not like categories (each value would be its own class and
     the MI about log N): an error says so.
     """
+    import pandas as pd
+
     arr = _label_array(a, name, ndims)
     if arr.ndim == 1:
         names = [getattr(a, "name", None) or name]

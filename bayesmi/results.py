@@ -10,13 +10,18 @@ Figures come from :mod:`bayesmi.plots`, imported when a ``plot`` method is calle
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from functools import partial
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-import pandas as pd
 
-from bayesmi.util import arviz, find_stack_level, single_chain_ok, to_units
+from bayesmi.draws import draw_stats, hdi, mcse
+from bayesmi.util import find_stack_level, to_units
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["MIResult", "MIMatrix", "ConvergenceWarning", "PointwiseModel"]
 
@@ -31,6 +36,36 @@ class PointwiseModel(Protocol):
     def pointwise_mi(self, draw_index: np.ndarray) -> np.ndarray:
         """log p(x_i, y_i) / (p(x_i) p(y_i)) (nats) at every data row for the flattened draws
         ``draw_index``: (len(draw_index), N)."""
+
+
+class _BuiltOnFirstUse:
+    """A dataclass field that may be given as a function of no arguments: it is called on first
+    access and its value kept. ``MIResult.idata`` is one: ArviZ takes ~0.5 s to import and a new
+    process's first estimate need not pay it unless the InferenceData is read."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = "_" + name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            raise AttributeError(self.slot)  # the field has no default
+        value = obj.__dict__[self.slot]
+        if isinstance(value, Callable):
+            value = obj.__dict__[self.slot] = value()
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.slot] = value
+
+
+def _posterior_summary(draws: np.ndarray, prob: float) -> dict[str, float]:
+    """ArviZ's summary columns of draws (chains, draws): mean, sd, HDI, MCSE, ESS and R-hat."""
+    stats = draw_stats(draws[None])
+    lo, hi = hdi(draws, prob)
+    mcse_mean, mcse_sd = mcse(draws)
+    return {"mean": float(draws.mean()), "sd": float(draws.std(ddof=1)), f"hdi_{50 * (1 - prob):g}%": lo,
+            f"hdi_{50 * (1 + prob):g}%": hi, "mcse_mean": mcse_mean, "mcse_sd": mcse_sd,
+            "ess_bulk": float(stats.ess_bulk[0]), "ess_tail": float(stats.ess_tail[0]), "r_hat": float(stats.rhat[0])}
 
 
 def _eti(draws: np.ndarray, prob: float) -> tuple[float, float]:
@@ -48,7 +83,8 @@ class MIResult:
     ----------
     draws : (chains, draws) array of the quantity per posterior draw (or bootstrap replicate), in ``units``.
     idata : arviz.InferenceData: the quantity (``variable``) beside the model parameters, in group
-        "posterior" (or "bootstrap" for replicates).
+        "posterior" (or "bootstrap" for replicates); may be given as a function of no arguments
+        that builds it, called when ``idata`` is first read.
     method : the estimator that produced it ("gibbs", "nuts", "svi", "bootstrap", "dirichlet").
     units : "nats" or "bits"; every number on the result is in these units.
     mc_se : Monte Carlo standard error of the per-draw integral (root mean square over draws).
@@ -57,11 +93,13 @@ class MIResult:
     truth : the true value in ``units`` when known (toy data), used by ``plot`` and ``summary``.
     variable : the quantity's name in ``idata``: "mi", "entropy", "kl" or "cmi".
     draws_kind : "posterior" draws or bootstrap "replicates".
+    related : draws (chains, draws) in ``units`` of further quantities of the same posterior, by
+        their names in ``idata`` (e.g. the entropies beside a discrete MI), summarised after ``variable``.
     model : the fitted model, for :func:`bayesmi.pointwise_mi` (None where that does not apply).
     """
 
     draws: np.ndarray
-    idata: Any
+    idata: Any = _BuiltOnFirstUse()
     method: str
     units: str = "nats"
     mc_se: float = float("nan")
@@ -71,6 +109,7 @@ class MIResult:
     variable: str = "mi"
     draws_kind: str = "posterior"
     model: PointwiseModel | None = None
+    related: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def mean(self) -> float:
@@ -99,44 +138,34 @@ class MIResult:
     @property
     def long_name(self) -> str:
         """The quantity in symbols, e.g. "I(X;Y)" or "H(X)"."""
-        return self._group[self.variable].attrs.get("long_name", self.variable)
+        group = self.idata["bootstrap" if self.draws_kind == "replicates" else "posterior"]
+        return group[self.variable].attrs.get("long_name", self.variable)
 
-    @property
-    def _group(self):
-        return self.idata["bootstrap" if self.draws_kind == "replicates" else "posterior"]
-
-    def _quantities(self) -> list[str]:
-        """Variables of the draws group in information units, ``variable`` first."""
-        group = self._group
-        return [self.variable, *(v for v in group.data_vars if v != self.variable and "units" in group[v].attrs)]
+    def _quantities(self) -> dict[str, np.ndarray]:
+        """Draws of every information quantity by name, ``variable`` first."""
+        return {self.variable: self.draws, **self.related}
 
     def to(self, units: str) -> MIResult:
         """The same result expressed in other units ("nats" or "bits")."""
         factor = to_units(1.0, units) / to_units(1.0, self.units)
-        idata = self.idata.copy()
-        group = idata["bootstrap" if self.draws_kind == "replicates" else "posterior"]
-        for v in self._quantities():
-            old = group[v]
-            group[v] = (old * factor).assign_attrs(old.attrs, units=units)
         truth = None if self.truth is None else self.truth * factor
-        return replace(self, draws=self.draws * factor, idata=idata, units=units, mc_se=self.mc_se * factor,
-                       diagnostics=dict(self.diagnostics), truth=truth)
+        return replace(self, draws=self.draws * factor, idata=partial(_idata_in_units, self, units),
+                       related={name: draws * factor for name, draws in self.related.items()}, units=units, mc_se=self.mc_se * factor, diagnostics=dict(self.diagnostics), truth=truth)
 
     def summary(self, prob: float = 0.95) -> pd.DataFrame:
         """One row per information quantity: mean, sd and the equal-tailed ``prob`` interval, plus the
-        ArviZ diagnostics (HDI, MCSE, ESS, R-hat) for posterior draws, or the number of replicates for
-        the bootstrap; the MC error of the integral and the truth when known."""
-        names = self._quantities()
-        group = self._group
+        columns of ArviZ's summary (HDI, MCSE, ESS, R-hat; same formulas) for posterior draws, or the
+        number of replicates for the bootstrap; the MC error of the integral and the truth when known."""
+        import pandas as pd
+
+        quantities = self._quantities()
+        names, values = list(quantities), [np.asarray(a, np.float64) for a in quantities.values()]
         q = [(1.0 - prob) / 2.0, (1.0 + prob) / 2.0]
         if self.draws_kind == "replicates":
-            values = [group[v].values for v in names]
             table = pd.DataFrame({"mean": [a.mean() for a in values], "sd": [a.std(ddof=1) for a in values],
                                   "replicates": [a.size for a in values]})
         else:
-            with single_chain_ok():
-                table = arviz().summary(self.idata, var_names=names, hdi_prob=prob, round_to="none")
-            values = [group[v].values for v in names]
+            table = pd.DataFrame([_posterior_summary(a, prob) for a in values])
         table.index = [f"{v} [{self.units}]" for v in names]
         lo, hi = np.array([np.quantile(a, q) for a in values]).T
         table[f"eti_{prob:g}_lo"], table[f"eti_{prob:g}_hi"] = lo, hi
@@ -174,6 +203,17 @@ class MIResult:
                   else f"rhat={self.rhat:.3f}, ess={self.ess:.0f}")
         return (f"MIResult({self.variable}={self.mean:.4f} ± {self.sd:.4f} {self.units}, 95% interval=({lo:.4f}, "
                 f"{hi:.4f}), method={self.method!r}, {checks}{flag})")
+
+
+def _idata_in_units(result: MIResult, units: str) -> Any:
+    """A copy of ``result.idata`` with its information quantities converted to ``units``."""
+    factor = to_units(1.0, units) / to_units(1.0, result.units)
+    idata = result.idata.copy()
+    group = idata["bootstrap" if result.draws_kind == "replicates" else "posterior"]
+    for v in result._quantities():
+        old = group[v]
+        group[v] = (old * factor).assign_attrs(old.attrs, units=units)
+    return idata
 
 
 @dataclass(repr=False)
@@ -240,6 +280,8 @@ class MIMatrix:
 
     def to_frame(self, prob: float = 0.95) -> pd.DataFrame:
         """Tidy table, one row per cell: the two names, mean, sd, equal-tailed interval and units."""
+        import pandas as pd
+
         lo, hi = self.interval(prob)
         return pd.DataFrame({
             self.dims[0]: [r for r in self.row_names for _ in self.col_names],

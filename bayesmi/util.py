@@ -8,27 +8,27 @@
 - Arguments: :func:`check_int` for integer settings.
 - Batching: :func:`map_chunked` applies a vectorised JAX function a fixed-size chunk at a time.
 - Progress: :class:`Progress`, the one progress bar of an estimator call, advanced through stages.
-- :func:`arviz`: ArviZ, imported on first use without its import-time notice;
-  :func:`single_chain_ok` for summaries of one chain of independent draws.
+- Slow imports kept off the estimate path: :func:`arviz`, imported on first use without its
+  import-time notice; :func:`pandas_object` tells a pandas object without importing pandas.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import inspect
 import math
 import operator
 import os
+import sys
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 import numpy as np
 
 __all__ = [
     "UNITS", "to_units", "find_stack_level", "renamed_arguments", "format_values", "check_int",
-    "map_chunked", "Progress", "prob_label", "arviz", "single_chain_ok",
+    "map_chunked", "Progress", "prob_label", "arviz", "pandas_object",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -169,17 +169,11 @@ def arviz() -> Any:
     return az
 
 
-@contextlib.contextmanager
-def single_chain_ok() -> Iterator[None]:
-    """Silence ArviZ's log line that R-hat needs two chains, for one chain of independent draws
-    (discrete tables), where R-hat is NaN and the statistics that do apply (ESS, MCSE) are computed."""
-    log = arviz()._log  # ArviZ 0.2x logs through its own Logger object, not registered with logging
-    # ``disabled`` (not a level: the logger's level cache is not cleared for an unregistered logger)
-    disabled, log.disabled = log.disabled, True
-    try:
-        yield
-    finally:
-        log.disabled = disabled
+def pandas_object(value: Any) -> bool:
+    """Whether ``value`` is a pandas Series or DataFrame, without importing pandas (0.2 s): a
+    process that has not imported pandas holds no pandas objects."""
+    pd = sys.modules.get("pandas")
+    return pd is not None and isinstance(value, (pd.Series, pd.DataFrame))
 
 
 # --------------------------------------------------------------------------- progress

@@ -91,6 +91,21 @@ def test_import_is_light_and_fast():
     assert out["seconds"] < 1.5  # measured ~0.05 s; the budget of the speed issue is 1.5 s
 
 
+def test_a_first_estimate_leaves_the_slow_imports_for_when_they_are_used():
+    """A new process's first estimate (and its printed result) imports neither ArviZ (with xarray and
+    matplotlib: ~0.5 s), pandas (0.2 s) nor scipy.stats (0.3 s; QMC points, not needed for one
+    Gaussian): ``result.idata`` is built when first read."""
+    out = json.loads(_run(
+        "import sys, json, bayesmi\n"
+        "x, y = bayesmi.toys.gaussian(0.5).sample(200, seed=0)\n"
+        "r = bayesmi.estimate_mi(x, y, num_components=1, num_warmup=20, num_samples=30, progress=False)\n"
+        "repr(r)\n"
+        "slow = [m for m in ('arviz', 'xarray', 'matplotlib', 'pandas', 'scipy.stats') if m in sys.modules]\n"
+        "r.idata\n"
+        "print(json.dumps({'slow': slow, 'arviz_after_idata': 'arviz' in sys.modules}))"))
+    assert out == {"slow": [], "arviz_after_idata": True}
+
+
 def test_network_stack_loads_only_with_the_interpretability_modules():
     out = json.loads(_run(
         "import sys, json, bayesmi\n"

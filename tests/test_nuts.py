@@ -10,7 +10,7 @@ import pytest
 
 import bayesmi
 from bayesmi.infer import em, nuts
-from bayesmi.infer.base import draw_stats
+from bayesmi.draws import draw_stats
 from bayesmi.models import GMMPrior
 from bayesmi.options import FitOptions
 from bayesmi.util import Progress

@@ -8,7 +8,10 @@ import os
 import subprocess
 import sys
 import textwrap
+from typing import NamedTuple
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -94,13 +97,15 @@ _CACHE_SCRIPT = textwrap.dedent("""
     x, y = bayesmi.toys.gaussian(0.5).sample(200, seed=0)
     r = bayesmi.estimate_mi(x, y, num_components=1, num_warmup=20, num_samples=30, num_chains=2, progress=False)
     print(json.dumps({"hits": events.count("/jax/compilation_cache/cache_hits"),
-                      "compiled": events.count("/jax/core/compile/backend_compile_duration"), "mean": r.mean}))
+                      "compiled": events.count("/jax/core/compile/backend_compile_duration"),
+                      "traced": events.count("/jax/core/compile/jaxpr_trace_duration"), "mean": r.mean}))
 """)
 
 
 def test_a_new_process_loads_compiled_programs_from_the_persistent_cache(tmp_path):
     """The second process finds (nearly) every program on disk: it compiles a small fraction of what
-    the first compiled, and its numbers are the same."""
+    the first compiled, it does not trace the stored programs (EM, Gibbs, the integral) again, and
+    its numbers are the same."""
     cache = tmp_path / "cache"
     runs = []
     for _ in range(2):
@@ -112,6 +117,8 @@ def test_a_new_process_loads_compiled_programs_from_the_persistent_cache(tmp_pat
     first, second = runs
     assert first["compiled"] > 20 and first["hits"] < 0.25 * first["compiled"], runs
     assert second["hits"] >= second["compiled"] - 2, runs  # every compilation request answered from disk
+    assert {p.name.split("-")[0] for p in (cache / "programs").iterdir()} >= {"_fit_starts", "_advance", "_per_draw"}
+    assert second["traced"] < first["traced"] / 2, runs  # only small eager operations are traced again
     assert first["mean"] == second["mean"]  # a cached program computes the same numbers
 
 
@@ -161,3 +168,101 @@ def test_k1_in_50_dimensions_is_the_closed_form_of_every_draw():
     logdet = lambda a: np.linalg.slogdet(a)[1]
     expected = 0.5 * (logdet(cov[..., :d, :d]) + logdet(cov[..., d:, d:]) - logdet(cov))
     np.testing.assert_allclose(result.draws, expected, rtol=2e-3, atol=2e-3)
+
+
+class _Pair(NamedTuple):
+    a: jax.Array
+    b: jax.Array
+
+
+_traced: list[int] = []
+
+
+def _scaled_noise(pair: _Pair, key: jax.Array, scale: float, repeat: int) -> tuple[_Pair, jax.Array]:
+    """A program with a NamedTuple in and out, a PRNG key and two static arguments."""
+    _traced.append(repeat)  # runs only while JAX traces the function
+    noise = jax.random.normal(key, pair.a.shape)
+    return _Pair(pair.a * scale + noise, jnp.tile(pair.b, repeat)), jnp.linalg.cholesky(pair.b @ pair.b.T + 1.0)
+
+
+@pytest.fixture
+def program_dir(tmp_path, monkeypatch):
+    """Stored programs written under tmp_path, as when the compilation cache is on."""
+    from bayesmi import runtime
+
+    monkeypatch.setattr(runtime, "_program_dir", lambda: tmp_path)
+    return tmp_path
+
+
+def test_a_stored_program_computes_what_jit_computes_and_a_new_process_skips_tracing(program_dir):
+    """The first call traces, exports and writes the program; a fresh wrapper (what a new process
+    has) reads it and never runs the Python body; both give jax.jit's numbers exactly."""
+    from bayesmi.runtime import stored_jit
+
+    pair, key = _Pair(jnp.arange(3.0), jnp.eye(2)), jax.random.key(4)
+    expected = jax.jit(_scaled_noise, static_argnames=("scale", "repeat"))(pair, key, 2.0, 3)
+    _traced.clear()
+    first = stored_jit(_scaled_noise, static_argnames=("scale", "repeat"))(pair, key, scale=2.0, repeat=3)
+    assert len(_traced) == 1 and len(list(program_dir.iterdir())) == 1
+    _traced.clear()
+    again = stored_jit(_scaled_noise, static_argnames=("scale", "repeat"))
+    second = again(pair, key, 2.0, 3)
+    assert _traced == []
+    for out in (first, second):
+        assert isinstance(out[0], _Pair)
+        for got, want in zip(jax.tree.leaves(out), jax.tree.leaves(expected)):
+            np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+    again(pair, key, 2.0, 2)  # another static value: another program
+    again(_Pair(jnp.arange(4.0), jnp.eye(2)), key, 2.0, 3)  # another shape: another program
+    assert len(_traced) == 2 and len(list(program_dir.iterdir())) == 3
+
+
+def test_a_damaged_stored_program_is_traced_again_and_replaced(program_dir):
+    from bayesmi.runtime import stored_jit
+
+    pair, key = _Pair(jnp.arange(3.0), jnp.eye(2)), jax.random.key(0)
+    expected = stored_jit(_scaled_noise, static_argnames=("scale", "repeat"))(pair, key, 1.0, 1)
+    [path] = program_dir.iterdir()
+    path.write_bytes(b"half a file")
+    _traced.clear()
+    got = stored_jit(_scaled_noise, static_argnames=("scale", "repeat"))(pair, key, 1.0, 1)
+    assert len(_traced) == 1 and path.stat().st_size > 100
+    np.testing.assert_array_equal(np.asarray(got[1]), np.asarray(expected[1]))
+
+
+def test_static_arguments_without_a_stable_text_are_not_stored(program_dir):
+    """A static argument whose repr holds a memory address cannot key a program across processes:
+    the call is plain jax.jit and nothing is written."""
+    from bayesmi.runtime import stored_jit
+
+    class Opaque:
+        pass
+
+    opaque = Opaque()
+    double = stored_jit(lambda x, tag: 2 * x, static_argnames=("tag",))
+    assert float(double(jnp.float32(1.5), opaque)) == 3.0
+    assert list(program_dir.iterdir()) == []
+
+
+def test_an_edit_of_bayesmi_or_an_upgrade_keys_a_new_program(program_dir, monkeypatch):
+    from bayesmi import runtime
+
+    pair, key = _Pair(jnp.arange(3.0), jnp.eye(2)), jax.random.key(0)
+    runtime.stored_jit(_scaled_noise, static_argnames=("scale", "repeat"))(pair, key, 1.0, 1)
+    monkeypatch.setattr(runtime, "_environment", lambda: "jax 99 bayesmi edited")
+    _traced.clear()
+    runtime.stored_jit(_scaled_noise, static_argnames=("scale", "repeat"))(pair, key, 1.0, 1)
+    assert len(_traced) == 1 and len(list(program_dir.iterdir())) == 2
+
+
+def test_closures_are_never_stored(program_dir):
+    """Two closures share a name but not their captured values: neither may load the other's program."""
+    from bayesmi.runtime import stored_jit
+
+    def scaler(factor: float):
+        def scale(x):
+            return factor * x
+        return stored_jit(scale)
+
+    assert float(scaler(2.0)(jnp.float32(1.0))) == 2.0 and float(scaler(3.0)(jnp.float32(1.0))) == 3.0
+    assert list(program_dir.iterdir()) == []

@@ -42,15 +42,17 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
+from functools import partial
 from typing import Any, Literal
 
 import jax.numpy as jnp
 import numpy as np
 
+from bayesmi.draws import draw_stats
 from bayesmi.inputs import check_aligned, check_categories, encode_labels
 from bayesmi.results import MIMatrix, MIResult
 from bayesmi.tables import TableMeasures, contingency_table, grid_measures, pair_alphas
-from bayesmi.util import arviz, check_int, find_stack_level, renamed_arguments, single_chain_ok, to_units
+from bayesmi.util import arviz, check_int, find_stack_level, renamed_arguments, to_units
 
 __all__ = ["mutual_information", "entropy", "pairwise_mutual_information", "neuron_measures", "NEURON_MEASURES",
            "MAX_TABLE_CELLS", "METHOD"]
@@ -100,20 +102,26 @@ def _counts(x: np.ndarray, y: np.ndarray, kx: int, ky: int) -> np.ndarray:
     return np.asarray(contingency_table(jnp.asarray(x[:, 0]), jnp.asarray(y[:, 0]), kx, ky)).astype(np.int64)
 
 
+def _table_idata(posterior: dict[str, np.ndarray], counts: np.ndarray, coords: dict[str, np.ndarray], a: float,
+                 units: str) -> Any:
+    """InferenceData of table measures (posterior draws (1, num_draws) by name) and their counts."""
+    idata = arviz().from_dict(posterior=posterior, observed_data={"counts": counts},
+                              constant_data={"concentration": np.array(a)}, coords=coords,
+                              dims={"counts": list(coords)})
+    for var in posterior:
+        idata.posterior[var].attrs.update(units=units, long_name=_LONG_NAMES[var])
+    return idata
+
+
 def _table_result(variable: str, draws: TableMeasures, names: dict[str, str], counts: np.ndarray,
                   coords: dict[str, np.ndarray], a: float, units: str, truth: float | None,
                   diagnostics: dict) -> MIResult:
     """An :class:`MIResult` of the ``names`` fields of ``draws`` (num_draws, 1, 1), main one ``variable``."""
-    az = arviz()
-
     posterior = {var: getattr(draws, field)[None, :, 0, 0] for var, field in names.items()}
-    idata = az.from_dict(posterior=posterior, observed_data={"counts": counts},
-                         constant_data={"concentration": np.array(a)}, coords=coords, dims={"counts": list(coords)})
-    for var in posterior:
-        idata.posterior[var].attrs.update(units=units, long_name=_LONG_NAMES[var])
     main = posterior[variable]
-    with single_chain_ok():
-        ess_bulk, ess_tail = float(az.ess(main, method="bulk")), float(az.ess(main, method="tail"))
+    stats = draw_stats(main[None])
+    ess_bulk, ess_tail = float(stats.ess_bulk[0]), float(stats.ess_tail[0])
+    idata = partial(_table_idata, posterior, counts, coords, a, units)
     diagnostics = dict(
         rhat=float("nan"),  # one chain of i.i.d. draws: nothing to compare
         ess_bulk=ess_bulk, ess_tail=ess_tail, problems=[],
@@ -121,7 +129,8 @@ def _table_result(variable: str, draws: TableMeasures, names: dict[str, str], co
         **diagnostics,
     )
     return MIResult(draws=main, idata=idata, method=METHOD, units=units, mc_se=0.0, diagnostics=diagnostics,
-                    truth=None if truth is None else to_units(truth, units), variable=variable)
+                    truth=None if truth is None else to_units(truth, units), variable=variable,
+                    related={name: draws for name, draws in posterior.items() if name != variable})
 
 
 @renamed_arguments(n_draws="num_draws")

@@ -36,8 +36,6 @@ from typing import Any, Literal
 
 import jax
 import numpy as np
-import pandas as pd
-import scipy.stats
 
 from bayesmi.diagnostics import diagnose
 from bayesmi.estimators.categorical import (
@@ -57,7 +55,7 @@ from bayesmi.mixture import categorical_mutual_information, mutual_information
 from bayesmi.options import FitOptions
 from bayesmi.parallel import Task, check_executor, content_hash, run_tasks
 from bayesmi.results import ConvergenceWarning, MIMatrix
-from bayesmi.util import Progress, check_int, find_stack_level, format_values, to_units
+from bayesmi.util import Progress, check_int, find_stack_level, format_values, pandas_object, to_units
 
 __all__ = ["KINDS", "MATRIX_OPTIONS", "mi_matrix", "normal_scores"]
 
@@ -82,9 +80,9 @@ class _Column:
 
 def _split_columns(data: Any, label: str, kinds: Kind | Sequence[str]) -> tuple[list[Any], list[np.ndarray], list[str]]:
     """Names, raw 1-D arrays and kinds of the columns of ``data`` (DataFrame, (N, n) or (N,) array)."""
-    if isinstance(data, pd.Series):
+    if pandas_object(data) and data.ndim == 1:
         data = data.to_frame()
-    if isinstance(data, pd.DataFrame):
+    if pandas_object(data):
         names, arrays = list(data.columns), [data[c].to_numpy() for c in data.columns]
     else:
         arr = np.asarray(data)
@@ -111,6 +109,8 @@ def _split_columns(data: Any, label: str, kinds: Kind | Sequence[str]) -> tuple[
 
 def normal_scores(values: np.ndarray) -> np.ndarray:
     """Φ⁻¹((rank − ½) / N) of each value (N,): a monotone map of the column onto N(0, 1) quantiles."""
+    import scipy.stats
+
     ranks = scipy.stats.rankdata(values, method="average")
     return scipy.stats.norm.ppf((ranks - 0.5) / values.size)
 

@@ -2,12 +2,13 @@
 
 Every scalar mixture estimator ends here: :func:`quantity_result` diagnoses the quantity's draws
 (the driver's own checks plus R-hat/ESS where its draws are Markov chains), issues the one
-ConvergenceWarning, writes the InferenceData and fills the result's diagnostics.
+ConvergenceWarning, prepares the InferenceData (built when first read) and fills the result's diagnostics.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -67,8 +68,8 @@ def quantity_result(
                 **diagnostics)
     draws = to_units(values, units)
     mixtures = {prefix: (batch.mixture(i), names, info.sample_stats(i)) for prefix, (i, names) in parts.items()}
-    idata = inference_data({variable: (draws, long_name)}, mixtures, observed, units, draws=draws_kind,
-                           coords=coords, log_likelihood=log_likelihood, extra_posterior=extra_posterior)
+    idata = partial(inference_data, {variable: (draws, long_name)}, mixtures, observed, units, draws=draws_kind,
+                    coords=coords, log_likelihood=log_likelihood, extra_posterior=extra_posterior)
     return MIResult(draws=draws, idata=idata, method=options.method, units=units,
                     mc_se=to_units(float(integral.mc_se[0]), units), diagnostics=diag, converged=check.converged,
                     truth=None if truth is None else to_units(truth, units), variable=variable,

@@ -19,7 +19,6 @@ returning the parameters and an :class:`EMInfo`. :func:`fit` (best of several st
 
 from __future__ import annotations
 
-from functools import partial
 from typing import NamedTuple
 
 import jax
@@ -28,6 +27,7 @@ import numpy as np
 
 from bayesmi.mixture import GMMParams, component_log_prob, first_components, from_covariances, log_prob, pad_components
 from bayesmi.models import GMMPrior
+from bayesmi.runtime import stored_jit
 from bayesmi.util import Progress
 
 __all__ = [
@@ -182,7 +182,7 @@ def run(
     return final.params, EMInfo(log_lik, jnp.nan_to_num(log_post, nan=-jnp.inf), final.n_iter)
 
 
-@partial(jax.jit, static_argnums=(3, 5, 6))
+@stored_jit(static_argnames=("prior", "num_init", "slots"))
 def _fit_starts(z: jax.Array, weights: jax.Array, n_components: jax.Array, prior: GMMPrior | None, key: jax.Array,
                 num_init: int, slots: int) -> tuple[GMMParams, EMInfo]:
     """The best of ``num_init`` runs with ``n_components`` active of ``slots`` components for every set
@@ -210,7 +210,7 @@ def fit(
     return jax.tree.map(lambda a: a[:, 0], (params, info))
 
 
-@partial(jax.jit, static_argnums=(3, 4, 5))
+@stored_jit(static_argnames=("prior", "max_iter", "tol"))
 def refit(
     z: jax.Array, params: GMMParams, weights: jax.Array, prior: GMMPrior | None,
     max_iter: int = MAX_ITER, tol: float = TOLERANCE,

@@ -16,7 +16,6 @@ The draws are Markov chains: the quantity computed from them must pass R-hat and
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any, NamedTuple
 
 import jax
@@ -27,6 +26,7 @@ from bayesmi.infer.base import mcmc_draw_problems
 from bayesmi.mixture import GMMParams, component_log_prob
 from bayesmi.models import GMMPrior
 from bayesmi.options import FitOptions
+from bayesmi.runtime import stored_jit
 from bayesmi.util import Progress
 
 __all__ = ["PROGRESS_UPDATES", "GibbsInfo", "GibbsState", "sample", "step"]
@@ -122,7 +122,7 @@ class GibbsInfo(NamedTuple):
         return {}
 
 
-@partial(jax.jit, static_argnames=("prior", "num_sweeps"))
+@stored_jit(static_argnames=("prior", "num_sweeps"))
 def _advance(states: GibbsState, z: jax.Array, mask: jax.Array, prior: GMMPrior, num_sweeps: int):
     """``num_sweeps`` sweeps of every chain of every data set (vmapped twice); states have
     leaves (sets, chains, ...), z (sets, N, D), mask (sets, N). Returns the final states and

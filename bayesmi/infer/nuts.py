@@ -32,6 +32,7 @@ from bayesmi.infer.base import mcmc_draw_problems
 from bayesmi.mixture import GMMParams, first_components, pad_components
 from bayesmi.models import SITES, GMMPrior, gmm_model, model_sites, sites_to_params
 from bayesmi.options import FitOptions
+from bayesmi.runtime import stored_jit
 from bayesmi.util import Progress
 
 __all__ = ["INIT_JITTER", "PROGRESS_UPDATES", "TARGET_ACCEPT_PROB", "NUTSInfo", "sample"]
@@ -97,7 +98,7 @@ def _kernels(n_components: int, prior: GMMPrior, num_warmup: int) -> tuple[Calla
     return init, step
 
 
-@partial(jax.jit, static_argnames=("n_components", "prior", "num_warmup", "num_chains"))
+@stored_jit(static_argnames=("n_components", "prior", "num_warmup", "num_chains"))
 def _start(init: GMMParams, key: jax.Array, z: jax.Array, mask: jax.Array, n_components: int, prior: GMMPrior,
            num_warmup: int, num_chains: int) -> HMCState:
     """Initial NUTS states of ``num_chains`` chains (leaves (chains, ...)) around the fit ``init``
@@ -114,7 +115,7 @@ def _start(init: GMMParams, key: jax.Array, z: jax.Array, mask: jax.Array, n_com
     return jax.vmap(init_state, in_axes=(0, 0, None, None))(jax.tree.unflatten(treedef, starts), keys, z, mask)
 
 
-@partial(jax.jit, static_argnames=("n_components", "prior", "num_warmup", "length"))
+@stored_jit(static_argnames=("n_components", "prior", "num_warmup", "length"))
 def _advance(state: HMCState, z: jax.Array, mask: jax.Array, num_steps: jax.Array, n_components: int,
              prior: GMMPrior, num_warmup: int, length: int) -> tuple[HMCState, tuple]:
     """The first ``num_steps`` (≤ ``length``, traced) NUTS iterations of every chain of states
@@ -138,7 +139,7 @@ def _advance(state: HMCState, z: jax.Array, mask: jax.Array, num_steps: jax.Arra
     return jax.lax.scan(body, state, jnp.arange(length))
 
 
-@partial(jax.jit, static_argnames=("n_components", "prior"))
+@stored_jit(static_argnames=("n_components", "prior"))
 def _constrain(positions: dict, z: jax.Array, mask: jax.Array, n_components: int, prior: GMMPrior) -> dict:
     """Unconstrained positions (leaves (chains, draws, ...)) mapped to the model's sites."""
     model = partial(gmm_model, n_components=n_components, prior=prior)

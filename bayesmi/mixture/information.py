@@ -11,7 +11,7 @@ data cheap.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -22,6 +22,7 @@ from bayesmi.mixture.params import GMMParams, covariances, log_prob, marginal
 from bayesmi.mixture.quadrature import expectation, mc_estimate
 
 __all__ = [
+    "closed_form",
     "pointwise_mutual_information",
     "mutual_information",
     "entropy",
@@ -176,3 +177,14 @@ def categorical_mutual_information(
         for c, params in enumerate(class_params)
     )
     return mc_estimate(per_rep)
+
+
+#: Quantities computed in closed form, without points, when every mixture they take is one Gaussian.
+_CLOSED_FORMS = (mutual_information, entropy, kl_divergence, conditional_mutual_information)
+
+
+def closed_form(quantity: Callable, *mixtures: GMMParams) -> bool:
+    """Whether ``quantity`` of these parameter sets (any leading batch axes) ignores its base points:
+    MI, entropy, KL and conditional MI of single Gaussians (not the categorical MI, whose x-marginal
+    is a mixture over the classes)."""
+    return quantity in _CLOSED_FORMS and all(_single(m) for m in mixtures)

@@ -14,7 +14,6 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 import numpy as np
-from scipy.stats import norm, qmc
 
 from bayesmi.mixture.params import GMMParams, component_points
 
@@ -34,6 +33,8 @@ def qmc_normal_points(dim: int, n_points: int, n_randomizations: int, seed: int)
     """
     if n_points & (n_points - 1) or n_points < 2 * dim:
         raise ValueError(f"n_points must be a power of two and >= 2*dim, got {n_points}")
+    from scipy.stats import norm, qmc  # 0.3 s to import: only when some integral needs points
+
     rng = np.random.default_rng(seed)
     reps = []
     for _ in range(n_randomizations):
