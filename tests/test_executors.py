@@ -272,3 +272,34 @@ def test_a_failed_fit_is_recorded_not_fatal(monkeypatch, tmp_path):
         run_validation(["gaussian"], sizes=(50,), methods=("gibbs",), replicates=3, progress=False)
     with pytest.raises(FloatingPointError):
         run_validation(["gaussian"], sizes=(50,), methods=("gibbs",), replicates=1, progress=False, on_error="raise")
+
+
+_PIN = ("import sys; from bayesmi.parallel import pin_to_cores; import os\n"
+        "print(pin_to_cores(1, sys.argv[1]), sorted(os.sched_getaffinity(0)), flush=True); sys.stdin.read()")
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="CPU affinity is Linux-only")
+def test_workers_claim_cores_of_their_own_and_a_finished_worker_frees_its_core(tmp_path):
+    """Living workers hold different cores (round-robin once every core is taken); a worker that
+    exits releases its claim for the next one."""
+    cores = sorted(os.sched_getaffinity(0))
+    workers = []
+
+    def start() -> list[int]:
+        proc = subprocess.Popen([sys.executable, "-c", _PIN, str(tmp_path)], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True)
+        workers.append(proc)
+        claimed, allowed = proc.stdout.readline().split("] [")
+        claimed = [int(c) for c in claimed.strip("[] \n").split(",") if c]
+        assert [int(c) for c in allowed.strip("[] \n").split(",")] == claimed  # pinned to what it claimed
+        return claimed
+
+    try:
+        first = [start()[0] for _ in range(len(cores) + 1)]
+        assert first == cores + cores[:1]  # every core once, then round two
+        workers[1].communicate("")  # the second worker exits
+        assert start() == [cores[1 % len(cores)]]
+    finally:
+        for proc in workers:
+            if proc.poll() is None:
+                proc.communicate("")
