@@ -9,6 +9,8 @@
   process neither traces nor lowers it again.
 - :func:`bucket_rows`: the padded row count of a data set, so that data sets of nearby sizes
   share one compiled program (rows beyond a set's own carry mask 0).
+- :func:`shard_chains`: Markov chains spread over the devices of a machine with several (GPUs,
+  TPU cores), one program partitioned by XLA.
 """
 
 from __future__ import annotations
@@ -24,11 +26,14 @@ from functools import lru_cache, partial, wraps
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 __all__ = [
     "BUCKETS_PER_OCTAVE",
     "bucket_rows",
     "compilation_cache_dir",
     "enable_compilation_cache",
+    "shard_chains",
     "stored_jit",
 ]
 
@@ -115,7 +120,7 @@ def stored_jit(fun: Callable | None = None, *, static_argnames: Sequence[str] = 
         description = _stable_text((fun, static_values))
         if description is None:
             return jitted(*args, **kwargs)
-        avals = ",".join(str(jax.typeof(leaf)) for leaf in leaves)  # "~" marks weak types
+        avals = ",".join(str(jax.typeof(leaf)) + _partition(leaf) for leaf in leaves)  # "~" marks weak types
         key = hashlib.sha256("|".join((description, str(in_tree), avals, _environment())).encode()).hexdigest()
         if key not in loaded:
             loaded[key] = _load_or_export(directory / f"{fun.__name__}-{key[:32]}.bin",
@@ -126,6 +131,29 @@ def stored_jit(fun: Callable | None = None, *, static_argnames: Sequence[str] = 
         return jax.tree.unflatten(out_tree, run(*leaves))
 
     return call
+
+
+def shard_chains(tree: Any, num_chains: int, axis: int) -> Any:
+    """``tree`` with the chain axis ``axis`` of its leaves split over the machine's devices, when
+    there are several and they divide ``num_chains``; as it is otherwise (one CPU device, say).
+    Programs then run each device's chains in parallel (XLA partitions them); the numbers are
+    those of one device, since every chain draws from its own key."""
+    import jax
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+    devices = jax.devices()
+    if len(devices) < 2 or num_chains % len(devices):
+        return tree
+    sharding = NamedSharding(Mesh(np.array(devices), ("chains",)), PartitionSpec(*[None] * axis, "chains"))
+    return jax.device_put(tree, sharding)
+
+
+def _partition(leaf: Any) -> str:
+    """How a leaf is split over devices, for a stored program's key ("" on one device)."""
+    from jax.sharding import NamedSharding
+
+    sharding = getattr(leaf, "sharding", None)
+    return f"@{sharding.spec}" if isinstance(sharding, NamedSharding) else ""
 
 
 def _program_dir() -> Path | None:
@@ -213,4 +241,4 @@ def _environment() -> str:
     for file in sorted(Path(__file__).parent.rglob("*.py")):
         source.update(file.read_bytes())
     return (f"jax {jax.__version__} jaxlib {jaxlib.__version__} numpyro {numpyro.__version__} "
-            f"{jax.default_backend()} x64={jax.config.jax_enable_x64} bayesmi {source.hexdigest()}")
+            f"{jax.default_backend()} x{jax.device_count()} x64={jax.config.jax_enable_x64} bayesmi {source.hexdigest()}")

@@ -266,3 +266,34 @@ def test_closures_are_never_stored(program_dir):
 
     assert float(scaler(2.0)(jnp.float32(1.0))) == 2.0 and float(scaler(3.0)(jnp.float32(1.0))) == 3.0
     assert list(program_dir.iterdir()) == []
+
+
+_DEVICES_SCRIPT = textwrap.dedent("""
+    import json, warnings, jax, jax.numpy as jnp
+    import bayesmi
+    from bayesmi.runtime import shard_chains
+    split = shard_chains(jnp.zeros((1, 4, 3)), 4, axis=1)
+    x, y = bayesmi.toys.gaussian(0.5).sample(300, seed=0)
+    out = {"devices": jax.device_count(), "holders": len(split.sharding.device_set)}
+    for method in ("gibbs", "nuts"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            r = bayesmi.estimate_mi(x, y, method=method, num_components=2, num_chains=4, num_warmup=40,
+                                    num_samples=40, seed=0, progress=False)
+        out[method] = r.draws.tolist()
+    print(json.dumps(out))
+""")
+
+
+def test_chains_spread_over_several_devices_give_the_numbers_of_one():
+    """With two devices (forced on the CPU) the Gibbs and NUTS chains are split between them, and
+    every draw equals the one-device run's: each chain has its own key."""
+    runs = []
+    for flags in ("", "--xla_force_host_platform_device_count=2"):
+        out = subprocess.run([sys.executable, "-c", _DEVICES_SCRIPT], capture_output=True, text=True, check=True,
+                             timeout=600, env={**os.environ, "XLA_FLAGS": flags})
+        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    one, two = runs
+    assert (one["devices"], one["holders"], two["devices"], two["holders"]) == (1, 1, 2, 2)
+    for method in ("gibbs", "nuts"):
+        np.testing.assert_allclose(two[method], one[method], rtol=1e-6, atol=1e-7)

@@ -26,7 +26,7 @@ from bayesmi.infer.base import mcmc_draw_problems
 from bayesmi.mixture import GMMParams, component_log_prob
 from bayesmi.models import GMMPrior
 from bayesmi.options import FitOptions
-from bayesmi.runtime import stored_jit
+from bayesmi.runtime import shard_chains, stored_jit
 from bayesmi.util import Progress
 
 __all__ = ["PROGRESS_UPDATES", "GibbsInfo", "GibbsState", "sample", "step"]
@@ -140,7 +140,8 @@ def sample(
     z: jax.Array, mask: jax.Array, init: GMMParams, n_components: np.ndarray, prior: GMMPrior, key: jax.Array,
     options: FitOptions, progress: Progress,
 ) -> tuple[GMMParams, GibbsInfo]:
-    """``options.num_chains`` Gibbs chains per data set, all sets and chains in one compiled program.
+    """``options.num_chains`` Gibbs chains per data set, all sets and chains in one compiled program
+    (chains split over the devices of a machine with several: :func:`bayesmi.runtime.shard_chains`).
 
     z: (S, N, D); mask: (S, N) (0 marks padding rows); init: leaves (S, K_max, ...), every chain of a
     set starting there (components of weight 0 stay inactive, so sets of different K share the
@@ -154,7 +155,7 @@ def sample(
     n_chunks = -(-total // chunk)
     keys = jax.random.split(key, sets * chains).reshape(sets, chains)
     start = jax.tree.map(lambda a: np.broadcast_to(np.asarray(a)[:, None], (sets, chains) + a.shape[1:]), init)
-    state = GibbsState(start, np.zeros((sets, chains), np.float32), keys)
+    state = shard_chains(GibbsState(start, np.zeros((sets, chains), np.float32), keys), chains, axis=1)
     params, log_lik = [], []
     progress.stage("Gibbs sampling", n_chunks)
     progress.note("compiling")

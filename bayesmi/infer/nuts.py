@@ -12,7 +12,8 @@ sets of one padded shape (N, D) and K reuse one compilation across data sets and
 chain's key is split as NumPyro's ``HMC.init`` splits it, so the chains take the random path of
 ``MCMC.run``; floating-point differences (vectorised chains, masked sums) part the trajectories
 after some iterations. Data sets of a batch are sampled one after another with their own K;
-their draws are padded with zero-weight components to the largest K of the batch.
+their draws are padded with zero-weight components to the largest K of the batch. On a machine
+with several devices the chains are split between them (:func:`bayesmi.runtime.shard_chains`).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from bayesmi.infer.base import mcmc_draw_problems
 from bayesmi.mixture import GMMParams, first_components, pad_components
 from bayesmi.models import SITES, GMMPrior, gmm_model, model_sites, sites_to_params
 from bayesmi.options import FitOptions
-from bayesmi.runtime import stored_jit
+from bayesmi.runtime import shard_chains, stored_jit
 from bayesmi.util import Progress
 
 __all__ = ["INIT_JITTER", "PROGRESS_UPDATES", "TARGET_ACCEPT_PROB", "NUTSInfo", "sample"]
@@ -156,7 +157,8 @@ def _sample_set(z: jax.Array, mask: jax.Array, init: GMMParams, n_components: in
               for phase, n_iter in (("warmup", options.num_warmup), ("sampling", options.num_samples))
               for done in range(0, n_iter, chunk)]
     progress.note("compiling" if compiling else "warmup")
-    state = _start(init, key, z, mask, n_components, prior, options.num_warmup, options.num_chains)
+    state = shard_chains(_start(init, key, z, mask, n_components, prior, options.num_warmup, options.num_chains),
+                         options.num_chains, axis=0)
     kept = []
     for i, (phase, n) in enumerate(chunks):
         progress.note("compiling" if compiling and i == 0 else phase)
