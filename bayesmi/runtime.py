@@ -136,8 +136,10 @@ def stored_jit(fun: Callable | None = None, *, static_argnames: Sequence[str] = 
 def shard_chains(tree: Any, num_chains: int, axis: int) -> Any:
     """``tree`` with the chain axis ``axis`` of its leaves split over the machine's devices, when
     there are several and they divide ``num_chains``; as it is otherwise (one CPU device, say).
-    Programs then run each device's chains in parallel (XLA partitions them); the numbers are
-    those of one device, since every chain draws from its own key."""
+    Programs then run each device's chains in parallel (XLA partitions them). Every chain draws
+    from its own key, so Gibbs draws are those of one device; NUTS trajectories are chaotic, and
+    float32 rounding of the partitioned program (~1e-6) can part a chain from its one-device path
+    after some iterations, as vectorised and one-by-one NUTS chains part."""
     import jax
     from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
