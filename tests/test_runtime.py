@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import warnings
 from typing import NamedTuple
 
 import jax
@@ -268,36 +269,37 @@ def test_closures_are_never_stored(program_dir):
     assert list(program_dir.iterdir()) == []
 
 
-_DEVICES_SCRIPT = textwrap.dedent("""
+_DEVICE_FIT = dict(num_components=2, num_chains=2, num_warmup=20, num_samples=20, max_components=2, seed=0,
+                   progress=False)
+_DEVICES_SCRIPT = textwrap.dedent(f"""
     import json, warnings, jax, jax.numpy as jnp
     import bayesmi
     from bayesmi.runtime import shard_chains
     split = shard_chains(jnp.zeros((1, 2, 3)), 2, axis=1)
     x, y = bayesmi.toys.gaussian(0.5).sample(100, seed=0)
-    out = {"devices": jax.device_count(), "holders": len(split.sharding.device_set)}
+    out = {{"devices": jax.device_count(), "holders": len(split.sharding.device_set)}}
     for method in ("gibbs", "nuts"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            r = bayesmi.estimate_mi(x, y, method=method, num_components=2, num_chains=2, num_warmup=20,
-                                    num_samples=20, max_components=2, seed=0, progress=False)
-        out[method] = r.draws.tolist()
+            out[method] = bayesmi.estimate_mi(x, y, method=method, **{_DEVICE_FIT!r}).draws.tolist()
     print(json.dumps(out))
 """)
 
 
 def test_chains_spread_over_several_devices_give_the_numbers_of_one():
     """With two devices (forced on the CPU) the Gibbs and NUTS chains are split between them. Every
-    Gibbs draw equals the one-device run's (each chain has its own key). NUTS trajectories are
+    Gibbs draw equals this one-device process's (each chain has its own key). NUTS trajectories are
     chaotic: float32 rounding of the partitioned program (~1e-6 here) can part a chain from its
-    one-device path after some iterations, so its draws are checked as draws of one posterior."""
-    runs = []
-    for flags in ("", "--xla_force_host_platform_device_count=2"):
-        out = subprocess.run([sys.executable, "-c", _DEVICES_SCRIPT], capture_output=True, text=True, check=True,
-                             timeout=600, env={**os.environ, "XLA_FLAGS": flags})
-        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    one, two = runs
-    assert (one["devices"], one["holders"], two["devices"], two["holders"]) == (1, 1, 2, 2)
-    np.testing.assert_allclose(two["gibbs"], one["gibbs"], rtol=1e-5, atol=1e-7)
-    nuts_one, nuts_two = np.asarray(one["nuts"]), np.asarray(two["nuts"])
-    assert np.all(np.isfinite(nuts_two))
-    assert abs(nuts_two.mean() - nuts_one.mean()) < 3 * nuts_one.std()  # 40 autocorrelated draws each
+    one-device path after some iterations, so its draws are checked as draws of the same posterior."""
+    out = subprocess.run([sys.executable, "-c", _DEVICES_SCRIPT], capture_output=True, text=True, check=True,
+                         timeout=600, env={**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"})
+    two = json.loads(out.stdout.strip().splitlines()[-1])
+    assert (two["devices"], two["holders"]) == (2, 2)
+    x, y = bayesmi.toys.gaussian(0.5).sample(100, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        one = bayesmi.estimate_mi(x, y, method="gibbs", **_DEVICE_FIT).draws
+    np.testing.assert_allclose(two["gibbs"], one, rtol=1e-5, atol=1e-7)
+    nuts = np.asarray(two["nuts"])
+    assert np.all(np.isfinite(nuts))
+    assert abs(nuts.mean() - one.mean()) < 3 * one.std()  # 40 autocorrelated draws of each sampler
