@@ -39,6 +39,8 @@ _ATTRIBUTES = {
     "InfoResult": "bayesmi.results",
     "ConvergenceWarning": "bayesmi.results",
     "TiesWarning": "bayesmi.inputs",
+    "DiscreteDataWarning": "bayesmi.estimators.mi",
+    "DimensionBiasWarning": "bayesmi.estimators.mi",
     "plot_pmi": "bayesmi.plots",
     "enable_compilation_cache": "bayesmi.runtime",
 }
@@ -63,6 +65,7 @@ _SUBMODULES = {
     "inputs": "bayesmi.inputs",
     "options": "bayesmi.options",
     "util": "bayesmi.util",
+    "draws": "bayesmi.draws",
     "runtime": "bayesmi.runtime",
     "parallel": "bayesmi.parallel",
     "cli": "bayesmi.cli",
@@ -92,13 +95,13 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # what static tools see; at run time these load on first use
     from bayesmi import (  # noqa: F401
-        cli, data, diagnostics, estimators, fitting, infer, inputs, interpret, mixture, models, nets, options, plots,
-        results, studies, tables, toys, util,
+        cli, data, diagnostics, draws, estimators, fitting, infer, inputs, interpret, mixture, models, nets, options,
+        plots, results, studies, tables, toys, util,
     )
     from bayesmi.estimators import discrete  # noqa: F401
     from bayesmi.estimators.information import estimate_cmi, estimate_entropy, estimate_kl, pointwise_mi  # noqa: F401
     from bayesmi.estimators.matrix import mi_matrix  # noqa: F401
-    from bayesmi.estimators.mi import estimate_mi  # noqa: F401
+    from bayesmi.estimators.mi import DimensionBiasWarning, DiscreteDataWarning, estimate_mi  # noqa: F401
     from bayesmi.inputs import TiesWarning  # noqa: F401
     from bayesmi.models import GMMPrior  # noqa: F401
     from bayesmi.options import FitOptions  # noqa: F401

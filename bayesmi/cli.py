@@ -87,10 +87,11 @@ def format_report(
     lines.append(f"Units:         {u}")
     if not replicates:  # R-hat and ESS describe posterior draws, not bootstrap replicates
         lines += [f"R-hat:         {_num(result.rhat, '.3f')}", f"ESS (bulk):    {_num(result.ess, '.0f')}"]
-    lines += [
-        f"Components:    {d.get('n_components', '?')}",
-        f"MC error:      {_num(result.mc_se, '.2g')} {u} (of the MI integral)",
-    ]
+    if "n_components" in d:  # mixture fits (not the Dirichlet table of discrete data)
+        lines += [f"Components:    {d['n_components']}",
+                  f"MC error:      {_num(result.mc_se, '.2g')} {u} (of the MI integral)"]
+    if d.get("route", "joint") != "joint":  # estimate_mi took discrete data off the joint mixture
+        lines.append(f"Route:         {d['route']}")
     if result.converged:
         lines.append("Converged:     yes")
     else:
@@ -329,8 +330,10 @@ def build_parser() -> argparse.ArgumentParser:
     est.add_argument("--y", required=True, metavar="COLS", help="columns of Y, as for --x")
     est.add_argument("--delimiter", default=",", help="CSV field delimiter (default: ',')")
     est.add_argument("--json", action="store_true", help="print a JSON object instead of the report")
-    est.add_argument("--y-type", choices=("continuous", "categorical"), default="continuous",
-                     help="categorical: the one --y column holds class labels (any values) (default: continuous)")
+    est.add_argument("--y-type", choices=("auto", "continuous", "categorical"), default="auto",
+                     help="categorical: the one --y column holds class labels (any values); continuous: a joint "
+                          "mixture even for discrete columns; auto: discrete columns (few repeated values) are "
+                          "estimated as such (default: auto)")
     header = est.add_mutually_exclusive_group()
     header.add_argument("--header", dest="header", action="store_true", default=None,
                         help="the CSV's first line names the columns (default: detected)")
@@ -362,9 +365,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "that stopped")
     val.add_argument("--workers", type=_positive_int, default=1,
                      help="fit in this many local worker processes (default: 1, in this process)")
-    val.add_argument("--y-type", choices=("continuous", "categorical"), default="continuous",
-                     help="categorical: y holds class labels, e.g. --toys class_conditional_gaussian "
-                          "(default: continuous)")
+    val.add_argument("--y-type", choices=("auto", "continuous", "categorical"), default="auto",
+                     help="categorical: y holds class labels, e.g. --toys class_conditional_gaussian; auto: "
+                          "discrete toys are estimated as discrete (default: auto)")
     _add_fit_options(val)
     val.set_defaults(run=_run_validate)
     return parser
@@ -389,7 +392,7 @@ def _start_jax(args: argparse.Namespace) -> None:
 
 
 def _estimate(x: np.ndarray, y: np.ndarray, args: argparse.Namespace, truth: float | None = None,
-              y_type: str = "continuous") -> tuple[MIResult, float]:
+              y_type: str = "auto") -> tuple[MIResult, float]:
     """Run estimate_mi with the common options; returns the result and wall seconds.
 
     Warnings other than ConvergenceWarning (whose problems the report lists) go

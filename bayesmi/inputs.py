@@ -41,6 +41,8 @@ from bayesmi.util import check_int, find_stack_level, format_values, pandas_obje
 
 __all__ = [
     "TiesWarning",
+    "DISCRETE_MAX_LEVELS",
+    "discrete_levels",
     "Standardizer",
     "as_2d",
     "check_aligned",
@@ -62,6 +64,11 @@ TIES_MODE_FRACTION = 0.05
 #: treated as linearly dependent: some standardised linear combination has variance < 1e-10, a
 #: Gaussian MI above ~11 nats, past what the float32 mixture fit resolves.
 MIN_EIGENVALUE = 1e-10
+
+
+#: A 1-D numeric variable with at most this many distinct values, each repeated, counts as discrete
+#: (see :func:`discrete_levels`).
+DISCRETE_MAX_LEVELS = 20
 
 
 class TiesWarning(UserWarning):
@@ -277,6 +284,29 @@ def _is_heavily_tied(n_distinct: int, max_count: int, n: int) -> bool:
     return (n_distinct < TIES_DISTINCT_FRACTION * n) or (
         max_count >= 2 and max_count > TIES_MODE_FRACTION * n
     )
+
+
+def discrete_levels(a: Any) -> int | None:
+    """The number of distinct values of ``a`` if it is a discrete variable, else None.
+
+    Discrete here: one numeric column (N,) or (N, 1) of finite values with at most
+    :data:`DISCRETE_MAX_LEVELS` distinct values, heavily tied by the rule of the TiesWarning. A
+    density model sees such data as spikes: jittered, they become uniform blocks that a mixture of
+    at most 10 Gaussians cannot fit (the MI of a 4x4 table came out 0.735 nats for a truth of 0.156),
+    while a table of ≤ 20 x 20 cells is what a Dirichlet posterior estimates well from hundreds of
+    rows. Rounded continuous data (many distinct values) are not discrete: they are dequantised.
+    Anything else (strings, several columns, NaN) returns None and is checked by the estimator.
+    """
+    arr = np.asarray(a) if not pandas_object(a) else np.asarray(a.to_numpy())
+    if arr.dtype.kind not in "biuf" or arr.ndim not in (1, 2) or (arr.ndim == 2 and arr.shape[1] != 1):
+        return None
+    col = arr.reshape(-1)
+    if col.size < 2 or not np.all(np.isfinite(col)):
+        return None
+    values, max_count = _tie_stats(col)
+    if values.size > DISCRETE_MAX_LEVELS or not _is_heavily_tied(values.size, max_count, col.size):
+        return None
+    return int(values.size)
 
 
 def _jitter_width(values: np.ndarray) -> float:

@@ -65,6 +65,15 @@ def test_demo_prints_report(capsys):
     assert "Summary:" in out and "mcse_mean" in out
 
 
+def test_demo_of_discrete_data_uses_the_table_posterior_and_covers(capsys):
+    """0.1 printed "Covers truth: no" here: the joint mixture misfit the jittered table."""
+    code = main(["demo", "--toy", "discrete_table", "--n", "500", "--no-progress"])
+    captured = capsys.readouterr()
+    assert code == 0 and "Dirichlet table" in captured.err
+    assert "Method:        dirichlet" in captured.out and "Covers truth:  yes" in captured.out
+    assert "Route:         discrete" in captured.out and "Components:" not in captured.out
+
+
 def test_estimate_csv_header_by_name(capsys, csv_with_header):
     code = main(["estimate", str(csv_with_header), "--x", "alpha", "--y", "beta",
                  "--units", "bits", *FAST])

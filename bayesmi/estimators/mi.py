@@ -5,29 +5,35 @@ joint sample (:func:`bayesmi.fitting.fit_mixtures`: K by BIC of a MAP-EM fit, th
 SVI or the bootstrap), integrate MI for every posterior draw
 (:func:`bayesmi.mixture.mutual_information`) and package the lot as an
 :class:`~bayesmi.results.MIResult`. With ``y_type="categorical"`` the class-conditional densities
-are mixtures instead (:mod:`bayesmi.estimators.categorical`).
+are mixtures instead (:mod:`bayesmi.estimators.categorical`). By default (``y_type="auto"``) a
+variable that takes a few repeated values (:func:`bayesmi.inputs.discrete_levels`) is not fitted
+by the joint mixture: one discrete side becomes the class label of the categorical estimator, two
+discrete sides go to the Dirichlet table posterior (:func:`bayesmi.discrete.mutual_information`).
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from bayesmi.estimators import discrete
 from bayesmi.estimators.categorical import DEFAULT_CLASS_CONCENTRATION, categorical_mi
 from bayesmi.estimators.posterior import quantity_result
 from bayesmi.fitting import fit_mixtures, integrate, row_log_likelihoods, store_pointwise
-from bayesmi.inputs import prepare_xy
+from bayesmi.inputs import discrete_levels, prepare_xy
 from bayesmi.mixture import GMMParams, mutual_information, pointwise_mutual_information
 from bayesmi.options import FitOptions
 from bayesmi.results import MIResult
 from bayesmi.util import Progress, find_stack_level, map_chunked, to_units
 
-__all__ = ["estimate_mi", "JointMixtureModel", "Y_TYPES", "DimensionBiasWarning"]
+__all__ = ["estimate_mi", "JointMixtureModel", "Y_TYPES", "DimensionBiasWarning", "DiscreteDataWarning"]
 
 
 class DimensionBiasWarning(UserWarning):
@@ -35,7 +41,13 @@ class DimensionBiasWarning(UserWarning):
     covariances to estimate from N rows, Gaussian MI is biased upward by about d_x·d_y/N nats
     (measured: +0.32 at 25+25 dimensions and N = 2000, +0.13 at N = 5000)."""
 
-Y_TYPES = ("continuous", "categorical")
+
+class DiscreteDataWarning(UserWarning):
+    """x or y takes a few repeated values, so ``estimate_mi`` treated it as discrete (class labels
+    or a Dirichlet table) instead of fitting a joint mixture to dequantised values, which it cannot."""
+
+
+Y_TYPES = ("auto", "continuous", "categorical")
 
 _pmi_per_draw = jax.jit(jax.vmap(pointwise_mutual_information, in_axes=(0, None, None)), static_argnums=1)
 
@@ -60,7 +72,7 @@ def estimate_mi(
     x: Any,
     y: Any,
     *,
-    y_type: Literal["continuous", "categorical"] = "continuous",
+    y_type: Literal["auto", "continuous", "categorical"] = "auto",
     options: FitOptions | None = None,
     units: Literal["nats", "bits"] = "nats",
     truth: float | None = None,
@@ -78,10 +90,16 @@ def estimate_mi(
         Joint samples; rows are paired (pandas objects must have equal indexes). Columns are
         standardised internally. With ``y_type="categorical"``, y is (N,) class labels of any
         hashable type instead.
-    y_type : "continuous" (default) or "categorical": y holds class labels; each class's x is fitted
-        by its own mixture and the class probabilities have a Dirichlet(counts +
-        ``class_concentration``) posterior (bootstrap: multinomial resampling of the counts); see
-        :mod:`bayesmi.estimators.categorical`.
+    y_type : "categorical": y holds class labels; each class's x is fitted by its own mixture and
+        the class probabilities have a Dirichlet(counts + ``class_concentration``) posterior
+        (bootstrap: multinomial resampling of the counts); see :mod:`bayesmi.estimators.categorical`.
+        "continuous": a joint mixture of (x, y), heavily tied columns dequantised (``jitter_ties``).
+        "auto" (default): "continuous", unless x or y is one numeric column of at most
+        :data:`~bayesmi.inputs.DISCRETE_MAX_LEVELS` repeated values (a DiscreteDataWarning says
+        so): a discrete y (or x, with the roles swapped, I(X;Y) = I(Y;X)) is taken as class labels,
+        and when both are discrete the Dirichlet table posterior
+        (:func:`bayesmi.discrete.mutual_information`, method "dirichlet") is used.
+        ``result.diagnostics["route"]`` records which.
     options : :class:`~bayesmi.FitOptions`, the fit settings (method, number of components, chains,
         draws, integration points, progress bar; defaults documented there).
     **fit_options : any field of :class:`~bayesmi.FitOptions` given directly, e.g.
@@ -104,9 +122,15 @@ def estimate_mi(
     to_units(1.0, units)  # validates units early
     if y_type not in Y_TYPES:
         raise ValueError(f"y_type must be one of {Y_TYPES}, got {y_type!r}")
+    categorical = partial(categorical_mi, options=options, class_concentration=class_concentration, units=units,
+                          truth=truth, pointwise_log_likelihood=pointwise_log_likelihood, jitter_ties=jitter_ties,
+                          seed=seed)
     if y_type == "categorical":
-        return categorical_mi(x, y, options, class_concentration=class_concentration, units=units, truth=truth,
-                              pointwise_log_likelihood=pointwise_log_likelihood, jitter_ties=jitter_ties, seed=seed)
+        result = categorical(x, y)
+        result.diagnostics["route"] = "categorical y"
+        return result
+    if y_type == "auto" and (levels := (discrete_levels(x), discrete_levels(y))) != (None, None):
+        return _discrete_route(x, y, levels, categorical, seed, units, truth)
 
     xs, ys, info = prepare_xy(x, y, jitter_ties=jitter_ties, seed=seed)
     z = np.concatenate([xs, ys], axis=1).astype(np.float32)
@@ -132,6 +156,31 @@ def estimate_mi(
         variable="mi", long_name="I(X;Y)", values=values, integral=integral, batch=batch, parts={"": (0, names)},
         observed={"z": (z, ["obs", "dim"])}, options=options, units=units, truth=truth,
         diagnostics={**{k: info[k] for k in ("n", "dim_x", "dim_y", "jittered_columns")},
-                     "dimension_bias": dimension_bias},
+                     "dimension_bias": dimension_bias, "route": "joint"},
         coords={"obs": np.arange(z.shape[0])}, log_likelihood=log_lik, model=JointMixtureModel(params, z, dim_x),
     )
+
+
+def _discrete_route(x: Any, y: Any, levels: tuple[int | None, int | None], categorical: Callable[[Any, Any], MIResult],
+                    seed: int, units: str, truth: float | None) -> MIResult:
+    """I(X;Y) where x and/or y is discrete (``levels``: their numbers of distinct values, None for a
+    continuous side): the Dirichlet table posterior for two discrete sides, else the categorical
+    estimator with the discrete side as the class label."""
+    levels_x, levels_y = levels
+    if levels_x is not None and levels_y is not None:
+        route, what = "discrete", (f"x and y take {levels_x} and {levels_y} repeated values: estimated as discrete "
+                                   "variables by the Dirichlet table posterior (method 'dirichlet'; fit settings "
+                                   "do not apply)")
+        result = discrete.mutual_information(x, y, seed=seed, units=units, truth=truth)
+    elif levels_y is not None:
+        route, what = "categorical y", f"y takes {levels_y} repeated values: taken as class labels (y_type='categorical')"
+        result = categorical(x, y)
+    else:
+        route, what = "categorical x", (f"x takes {levels_x} repeated values: taken as class labels of the continuous "
+                                        "y (estimate_mi(y, x, y_type='categorical'); I(X;Y) = I(Y;X))")
+        result = categorical(y, x)
+    warnings.warn(f"{what}, since a Gaussian mixture cannot fit the spikes of discrete data (jittered, they become "
+                  "blocks it misfits). Pass y_type='continuous' to fit the joint mixture anyway.",
+                  DiscreteDataWarning, stacklevel=find_stack_level())
+    result.diagnostics["route"] = route
+    return result
