@@ -289,8 +289,9 @@ def _is_heavily_tied(n_distinct: int, max_count: int, n: int) -> bool:
 def discrete_levels(a: Any) -> int | None:
     """The number of distinct values of ``a`` if it is a discrete variable, else None.
 
-    Discrete here: one numeric column (N,) or (N, 1) of finite values with at most
-    :data:`DISCRETE_MAX_LEVELS` distinct values, heavily tied by the rule of the TiesWarning. A
+    Discrete here: one numeric column (N,) or (N, 1) of finite values with 2 to
+    :data:`DISCRETE_MAX_LEVELS` distinct values, heavily tied by the rule of the TiesWarning (a
+    constant column is refused as such by the estimators). A
     density model sees such data as spikes: jittered, they become uniform blocks that a mixture of
     at most 10 Gaussians cannot fit (the MI of a 4x4 table came out 0.735 nats for a truth of 0.156),
     while a table of ≤ 20 x 20 cells is what a Dirichlet posterior estimates well from hundreds of
@@ -304,7 +305,7 @@ def discrete_levels(a: Any) -> int | None:
     if col.size < 2 or not np.all(np.isfinite(col)):
         return None
     values, max_count = _tie_stats(col)
-    if values.size > DISCRETE_MAX_LEVELS or not _is_heavily_tied(values.size, max_count, col.size):
+    if not 2 <= values.size <= DISCRETE_MAX_LEVELS or not _is_heavily_tied(values.size, max_count, col.size):
         return None
     return int(values.size)
 

@@ -31,15 +31,18 @@ SITES = ("weights", "means", "prec_chol")
 
 @dataclass(frozen=True)
 class GMMPrior:
-    """Conjugate-form prior for a K-component mixture on standardised data (D dims).
+    """Conjugate-form prior for a K-component mixture on whitened data (D dims).
 
     weights ~ Dirichlet(weight_concentration · 1_K)
     Λ_k = L_k L_kᵀ ~ Wishart(dof = D + dof_offset, rate = I_D / K^{2/D})
     μ_k | Λ_k ~ N(mean, (mean_shrinkage · Λ_k)⁻¹)
 
     These are the defaults of Fraley & Raftery (2007) for regularised mixture
-    fits: the implied prior mean of each covariance, ``I / K^{2/D}``, is the
-    data covariance divided among K components of equal volume; ``dof = D + 2``
+    fits. The fit path (:func:`bayesmi.fitting.fit_mixtures`) applies them to the
+    data whitened by their covariance C Cᵀ, which makes the prior scale of each
+    covariance in the data's coordinates ``C Cᵀ / K^{2/D}``: the data covariance
+    divided among K components of equal volume, so the prior adds spread where
+    the data have it and none across a strong dependence; ``dof = D + 2``
     is the smallest integer with a finite prior mean; the Wishart density
     vanishes as a covariance becomes singular, so no component can collapse
     onto tied or isolated points. ``mean_shrinkage = 0.01`` makes the prior on

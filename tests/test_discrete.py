@@ -518,6 +518,7 @@ def test_continuous_y_type_keeps_the_joint_mixture_and_rounded_data_are_not_disc
     (np.repeat([0.5, 1.5, 2.5, 3.5], 5)[:, None], 4),
     (np.repeat(np.arange(21.0), 3), None),  # more levels than a discrete variable
     (np.arange(15.0), None),  # few values, but no repeats
+    (np.ones(30), None),  # constant: refused by the estimators as such
     (np.repeat([[0, 1]], 20, axis=0), None),  # two columns
     (np.repeat(["a", "b"], 10), None),  # labels: the estimator checks them
     (np.r_[np.repeat([0.0, 1.0], 10), np.nan], None),

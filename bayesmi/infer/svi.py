@@ -49,6 +49,7 @@ __all__ = [
     "SUBSAMPLE_SIZE",
     "SVIInfo",
     "sample",
+    "subsamples",
 ]
 
 LEARNING_RATE = 0.01
@@ -95,8 +96,13 @@ class _Schedule(NamedTuple):
     num_steps: int
 
 
+def subsamples(n_rows: int) -> bool:
+    """Whether a data set of ``n_rows`` rows is fitted on random subsamples (minibatches)."""
+    return n_rows > FULL_BATCH_ROWS
+
+
 def _schedule(n_rows: int, num_steps: int) -> _Schedule:
-    if n_rows <= FULL_BATCH_ROWS:
+    if not subsamples(n_rows):
         return _Schedule(None, LEARNING_RATE, 0.01, num_steps)
     return _Schedule(SUBSAMPLE_SIZE, LEARNING_RATE * math.sqrt(1e4 / n_rows), 1.0 / math.sqrt(n_rows), num_steps)
 
