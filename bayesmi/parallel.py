@@ -35,7 +35,7 @@ from typing import Any, Literal, Self
 
 import numpy as np
 
-from bayesmi.util import check_int
+from bayesmi.util import check_int, pandas_object
 
 __all__ = [
     "RayExecutor",
@@ -96,7 +96,7 @@ def content_hash(*parts: Any) -> str:
                     feed(item)
             else:
                 digest.update(np.ascontiguousarray(obj).tobytes())
-        elif hasattr(obj, "index") and hasattr(obj, "to_numpy"):  # pandas DataFrame / Series
+        elif pandas_object(obj):
             digest.update(type(obj).__name__.encode())
             feed(obj.index.to_numpy())
             if hasattr(obj, "columns"):

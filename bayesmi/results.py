@@ -150,7 +150,8 @@ class MIResult:
         factor = to_units(1.0, units) / to_units(1.0, self.units)
         truth = None if self.truth is None else self.truth * factor
         return replace(self, draws=self.draws * factor, idata=partial(_idata_in_units, self, units),
-                       related={name: draws * factor for name, draws in self.related.items()}, units=units, mc_se=self.mc_se * factor, diagnostics=dict(self.diagnostics), truth=truth)
+                       related={name: draws * factor for name, draws in self.related.items()}, units=units,
+                       mc_se=self.mc_se * factor, diagnostics=dict(self.diagnostics), truth=truth)
 
     def summary(self, prob: float = 0.95) -> pd.DataFrame:
         """One row per information quantity: mean, sd and the equal-tailed ``prob`` interval, plus the
