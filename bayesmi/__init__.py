@@ -38,6 +38,8 @@ _ATTRIBUTES = {
     "MIMatrix": "bayesmi.results",
     "InfoResult": "bayesmi.results",
     "ConvergenceWarning": "bayesmi.results",
+    "MisfitWarning": "bayesmi.results",
+    "PredictiveCheck": "bayesmi.results",
     "TiesWarning": "bayesmi.inputs",
     "DiscreteDataWarning": "bayesmi.estimators.mi",
     "DimensionBiasWarning": "bayesmi.estimators.mi",
@@ -66,6 +68,8 @@ _SUBMODULES = {
     "options": "bayesmi.options",
     "util": "bayesmi.util",
     "draws": "bayesmi.draws",
+    "ksg": "bayesmi.ksg",
+    "checks": "bayesmi.checks",
     "runtime": "bayesmi.runtime",
     "parallel": "bayesmi.parallel",
     "cli": "bayesmi.cli",
@@ -95,7 +99,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # what static tools see; at run time these load on first use
     from bayesmi import (  # noqa: F401
-        cli, data, diagnostics, draws, estimators, fitting, infer, inputs, interpret, mixture, models, nets, options,
+        checks, cli, data, diagnostics, draws, ksg, estimators, fitting, infer, inputs, interpret, mixture, models, nets, options,
         plots, results, studies, tables, toys, util,
     )
     from bayesmi.estimators import discrete  # noqa: F401
@@ -106,6 +110,6 @@ if TYPE_CHECKING:  # what static tools see; at run time these load on first use
     from bayesmi.models import GMMPrior  # noqa: F401
     from bayesmi.options import FitOptions  # noqa: F401
     from bayesmi.plots import plot_pmi  # noqa: F401
-    from bayesmi.results import ConvergenceWarning, MIMatrix, MIResult  # noqa: F401
+    from bayesmi.results import ConvergenceWarning, MIMatrix, MIResult, MisfitWarning, PredictiveCheck  # noqa: F401
     from bayesmi.studies import validation  # noqa: F401
     from bayesmi.studies.comparison import Comparison, compare  # noqa: F401

@@ -299,6 +299,9 @@ def _add_fit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--chains", type=_positive_int, default=4, help="number of chains (default: 4)")
     p.add_argument("--warmup", type=_positive_int, default=500, help="warmup iterations per chain (default: 500)")
     p.add_argument("--samples", type=_positive_int, default=1000, help="posterior draws per chain (default: 1000)")
+    p.add_argument("--transform", choices=("auto", "none", "normal_scores"), default="auto",
+                   help="per-column maps before the joint mixture: normal scores of the non-normal columns "
+                        "(auto), of all (normal_scores) or none (default: auto)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
     p.add_argument("--no-cache", dest="cache", action="store_false",
                    help="do not keep compiled programs on disk between runs (default: kept in the user's cache "
@@ -350,6 +353,9 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--toys", default="gaussian,student", metavar="NAMES",
                      help=f"comma-separated toys: {', '.join(toys.STUDY_TOYS)} or a bayesmi.toys name "
                           "(default: gaussian,student)")
+    val.add_argument("--suite", action="store_true",
+                     help=f"study the {len(toys.SUITE)} toys of the Beyond-Normal-style benchmark suite "
+                          "(bayesmi.toys.SUITE) instead of --toys")
     val.add_argument("--n", default="200", metavar="SIZES", help="comma-separated sample sizes (default: 200)")
     val.add_argument("--replicates", type=_positive_int, default=20,
                      help="data sets per toy and size (default: 20)")
@@ -408,7 +414,7 @@ def _estimate(x: np.ndarray, y: np.ndarray, args: argparse.Namespace, truth: flo
             result = estimate_mi(
                 x, y, y_type=y_type, method=args.method, num_components=args.components, num_chains=args.chains,
                 num_warmup=args.warmup, num_samples=args.samples, units=args.units, truth=truth,
-                seed=args.seed, progress=args.progress,
+                seed=args.seed, progress=args.progress, transform=args.transform,
             )
         except (ValueError, TypeError) as exc:
             raise CLIError(str(exc)) from None
@@ -496,7 +502,7 @@ def _check_writable(path: str | None, option: str) -> None:
 
 
 def _run_validate(args: argparse.Namespace) -> int:
-    names = _split(args.toys, "--toys")
+    names = list(toys.SUITE) if args.suite else _split(args.toys, "--toys")
     methods = _split(args.methods, "--methods")
     sizes = _parse_list(args.n, "--n", _positive_int, "a positive integer")
     probs = _parse_list(args.probs, "--probs", _probability, "a probability in (0, 1)")
@@ -518,7 +524,7 @@ def _run_validate(args: argparse.Namespace) -> int:
                 names, sizes=sizes, methods=methods, replicates=args.replicates, probs=probs, seed=args.seed,
                 progress=args.progress, executor=executor, store=args.store, num_components=args.components,
                 num_chains=args.chains, num_warmup=args.warmup, num_samples=args.samples, units=args.units,
-                y_type=args.y_type,
+                y_type=args.y_type, transform=args.transform,
             )
         except (ValueError, TypeError) as exc:  # run_validation checks every setting before fitting
             raise CLIError(str(exc)) from None

@@ -155,6 +155,9 @@ def fit_mixtures(sets: Sequence[np.ndarray], options: FitOptions, key: jax.Array
     posterior at N = 3·10⁵ (1-3% in standardised ones; full-batch SVI is right in both), and with
     that many rows the prior's cap sits above ½ log(N/2) > 6 nats.
     """
+    if options.method not in DRIVERS:
+        raise ValueError(f"method {options.method!r} fits no mixture: it estimates I(X;Y) of continuous x and y "
+                         f"only (estimate_mi, compare, validation); use one of {sorted(DRIVERS)} here")
     dims = {s.shape[1] for s in sets}
     if len(dims) != 1:
         raise ValueError(f"the data sets of one batch must have one dimension, got {sorted(dims)}")

@@ -51,6 +51,8 @@ __all__ = [
     "check_categories",
     "prepare_xy",
     "prepare_variables",
+    "normal_scores",
+    "normality_p_values",
     "TIES_DISTINCT_FRACTION",
     "TIES_MODE_FRACTION",
     "MIN_EIGENVALUE",
@@ -548,7 +550,8 @@ def check_nondegenerate(standardised: Mapping[str, np.ndarray]) -> None:
     A linear combination with (almost) zero variance means a deterministic linear relation: between
     the columns of one variable (a redundant column; the joint density is degenerate), or between
     variables (their mutual information is infinite, e.g. y a copy or a linear function of x).
-    The threshold is :data:`MIN_EIGENVALUE` on the joint correlation matrix.
+    The threshold is :data:`MIN_EIGENVALUE` on the joint correlation matrix. Nonlinear monotone
+    relations (two columns with the same or reversed ranks in every row) are refused too.
     """
     def smallest(z: np.ndarray) -> float:
         return float(np.linalg.eigvalsh(z.T @ z / z.shape[0])[0]) if z.shape[1] > 1 else 1.0
@@ -569,6 +572,26 @@ def check_nondegenerate(standardised: Mapping[str, np.ndarray]) -> None:
                 "or a rescaling of x. The mutual information of continuous variables in an exact deterministic "
                 "relation is infinite, and this close to one it is beyond what a mixture fit resolves."
             )
+    _check_monotone_relations(standardised)
+
+
+def _check_monotone_relations(standardised: Mapping[str, np.ndarray]) -> None:
+    """Raise if two columns have the same (or exactly reversed) ranks in every row: one is a strictly
+    monotone function of the other on the sample, e.g. y = x³ (infinite MI, which no linear check sees)."""
+    columns = [(f"{name}[{j}]", name, z[:, j]) for name, z in standardised.items() for j in range(z.shape[1])]
+    n = columns[0][2].shape[0]
+    ranks = [np.argsort(np.argsort(c, kind="stable"), kind="stable") for _, _, c in columns]
+    for i, (label_i, name_i, _) in enumerate(columns):
+        for j in range(i + 1, len(columns)):
+            label_j, name_j, _ = columns[j]
+            if np.array_equal(ranks[i], ranks[j]) or np.array_equal(ranks[i], n - 1 - ranks[j]):
+                what = ("a column of one variable is a function of another: its joint density is degenerate"
+                        if name_i == name_j else
+                        f"{name_i} determines {name_j}: continuous variables in a deterministic relation have "
+                        "infinite mutual information (any noise is below the gaps between neighbouring values: "
+                        f"MI above ~2 log N = {2 * np.log(n):.1f} nats, beyond what {n} rows resolve)")
+                raise ValueError(f"{label_i} and {label_j} have the same ranks in all {n} rows (one is a strictly "
+                                 f"monotone function of the other, e.g. y = x**3); {what}.")
 
 
 # --------------------------------------------------------------------------- labels
@@ -668,3 +691,51 @@ def check_categories(labels: list[np.ndarray], names: list[Any], name: str) -> N
             "its mutual information with anything is 0 and class selectivity is undefined; "
             "drop it, or list its possible categories as levels."
         )
+
+
+def normal_scores(a: np.ndarray) -> np.ndarray:
+    """Every column of ``a`` (N, d) replaced by the normal quantiles of its mid-ranks, Φ⁻¹((rank − ½) / N).
+
+    A strictly increasing map of each column (tied values share a score), so I(X;Y) is unchanged,
+    while heavy tails, skewed or bounded margins become standard normal ones. (N, d) float64.
+    """
+    from scipy.special import ndtri
+
+    a = np.asarray(a, np.float64)
+    ranks = np.empty_like(a)
+    for j in range(a.shape[1]):
+        _, inverse, counts = np.unique(a[:, j], return_inverse=True, return_counts=True)
+        mid = np.cumsum(counts) - (counts - 1) / 2.0  # mid-rank of each distinct value, 1-based
+        ranks[:, j] = mid[inverse]
+    return ndtri((ranks - 0.5) / a.shape[0])
+
+
+def normality_p_values(a: np.ndarray) -> np.ndarray:
+    """D'Agostino–Pearson omnibus test of a normal margin for every column of ``a`` (N, d), N ≥ 20: (d,) p-values.
+
+    K² = Z_skew² + Z_kurt² ~ χ²₂ under normality (D'Agostino, Belanger & D'Agostino 1990): Z_skew is
+    D'Agostino's (1970) transform of the sample skewness, Z_kurt Anscombe & Glynn's (1983) of the
+    sample kurtosis; p = exp(−K²/2). The same numbers as ``scipy.stats.normaltest``, without its import.
+    """
+    a = np.asarray(a, np.float64)
+    n = a.shape[0]
+    centred = a - a.mean(0)
+    m2 = np.mean(centred**2, 0)
+    skew = np.mean(centred**3, 0) / m2**1.5
+    kurt = np.mean(centred**4, 0) / m2**2
+    y = skew * np.sqrt((n + 1) * (n + 3) / (6.0 * (n - 2)))
+    beta2 = 3.0 * (n**2 + 27 * n - 70) * (n + 1) * (n + 3) / ((n - 2.0) * (n + 5) * (n + 7) * (n + 9))
+    w2 = -1 + np.sqrt(2 * (beta2 - 1))
+    delta, alpha = 1 / np.sqrt(0.5 * np.log(w2)), np.sqrt(2.0 / (w2 - 1))
+    y = np.where(y == 0, 1, y)
+    z_skew = delta * np.log(y / alpha + np.sqrt((y / alpha) ** 2 + 1))
+    mean_kurt = 3.0 * (n - 1) / (n + 1)
+    var_kurt = 24.0 * n * (n - 2) * (n - 3) / ((n + 1) * (n + 1.0) * (n + 3) * (n + 5))
+    x = (kurt - mean_kurt) / np.sqrt(var_kurt)
+    root_beta1 = 6.0 * (n * n - 5 * n + 2) / ((n + 7) * (n + 9)) * np.sqrt(6.0 * (n + 3) * (n + 5) / (n * (n - 2) * (n - 3)))
+    big_a = 6.0 + 8.0 / root_beta1 * (2.0 / root_beta1 + np.sqrt(1 + 4.0 / root_beta1**2))
+    denom = 1 + x * np.sqrt(2 / (big_a - 4.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        term2 = np.sign(denom) * np.cbrt((1 - 2.0 / big_a) / np.abs(denom))
+    z_kurt = (1 - 2 / (9.0 * big_a) - term2) / np.sqrt(2 / (9.0 * big_a))
+    return np.exp(-0.5 * (z_skew**2 + z_kurt**2))

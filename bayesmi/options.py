@@ -20,11 +20,14 @@ from bayesmi.util import check_int, find_stack_level
 if TYPE_CHECKING:
     from bayesmi.models import GMMPrior
 
-__all__ = ["FitOptions", "METHODS", "SELECTION_CRITERIA", "MC_SE_TARGET"]
+__all__ = ["FitOptions", "METHODS", "MIXTURE_METHODS", "SELECTION_CRITERIA", "MC_SE_TARGET"]
 
-#: Inference methods: exact conjugate Gibbs, NUTS, SVI (full-rank Gaussian guide), and the
+#: Mixture inference methods: exact conjugate Gibbs, NUTS, SVI (full-rank Gaussian guide), and the
 #: frequentist bootstrap of maximum-likelihood EM (the GMM-MI baseline).
-METHODS = ("gibbs", "nuts", "svi", "bootstrap")
+MIXTURE_METHODS = ("gibbs", "nuts", "svi", "bootstrap")
+#: Every method: the mixture methods and the KSG nearest-neighbour baseline (I(X;Y) of continuous
+#: x and y only, through ``estimate_mi``).
+METHODS = (*MIXTURE_METHODS, "ksg")
 #: Rules for the number of components.
 SELECTION_CRITERIA = ("bic", "aic", "cv")
 #: The Monte Carlo error of the per-draw integral is kept below this fraction of the posterior
@@ -44,7 +47,9 @@ class FitOptions:
     method : "gibbs" (default: the exact conjugate Gibbs sampler, fastest), "nuts" (NumPyro NUTS on
         the same model), "svi" (full-rank Gaussian variational posterior) or "bootstrap" (the
         frequentist GMM-MI baseline: maximum-likelihood EM, K by cross-validation, ``num_bootstrap``
-        EM refits on resampled rows).
+        EM refits on resampled rows), or "ksg" (no mixture: the Kraskov et al. nearest-neighbour
+        estimate of I(X;Y) with ``num_neighbours``, its spread from ``num_bootstrap`` half-samples;
+        :mod:`bayesmi.estimators.ksg`).
     num_components : mixture size K, or "auto" to choose it by ``select_by`` (K ≤ ``max_components``).
     max_components : largest K tried by "auto".
     select_by : "bic", "aic" or "cv" (2-fold cross-validated held-out likelihood with a
@@ -54,10 +59,14 @@ class FitOptions:
     num_chains, num_warmup, num_samples : Markov chains, warmup iterations per chain and draws kept
         per chain (Gibbs, NUTS); SVI draws ``num_chains`` × ``num_samples`` independent samples.
     num_steps : SVI optimisation steps.
-    num_bootstrap : bootstrap replicates (the "draws" of the bootstrap, one chain).
+    num_bootstrap : bootstrap replicates (the "draws" of the bootstrap, one chain), or KSG half-samples.
+    num_neighbours : k of the KSG estimator ("ksg").
     num_points, num_randomizations : randomised-QMC points per component (a power of two) and
         independent randomisations for each draw's integral; the points are multiplied by 4 (up to
         twice) until the MC standard error is at most ``MC_SE_TARGET`` × the posterior sd.
+    predictive_check : after a joint fit, check that the posterior reproduces the data's dependence
+        (:func:`bayesmi.checks.predictive_check`; ~0.5 s): a failure sets ``result.check_passed``
+        False and issues a MisfitWarning.
     progress : show one progress bar per call, advanced through its stages.
     """
 
@@ -71,8 +80,10 @@ class FitOptions:
     num_samples: int = 1000
     num_steps: int = 3000
     num_bootstrap: int = 50
+    num_neighbours: int = 10
     num_points: int = 256
     num_randomizations: int = 8
+    predictive_check: bool = True
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -84,14 +95,15 @@ class FitOptions:
         check_int(self.max_components, "max_components", 1)
         if self.select_by is not None and self.select_by not in SELECTION_CRITERIA:
             raise ValueError(f"select_by must be one of {SELECTION_CRITERIA}, got {self.select_by!r}")
-        for name in ("num_chains", "num_warmup", "num_samples", "num_steps", "num_bootstrap"):
+        for name in ("num_chains", "num_warmup", "num_samples", "num_steps", "num_bootstrap", "num_neighbours"):
             check_int(getattr(self, name), name, 0 if name == "num_warmup" else 1)
         points = check_int(self.num_points, "num_points", 2)
         if points & (points - 1):
             raise ValueError(f"num_points must be a power of two, got {points}")
         check_int(self.num_randomizations, "num_randomizations", 2)
-        if not isinstance(self.progress, bool):
-            raise TypeError(f"progress must be True or False, got {self.progress!r}")
+        for name in ("predictive_check", "progress"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if self.prior is not None and not hasattr(self.prior, "rate_matrix"):
             raise TypeError(f"prior must be a bayesmi.models.GMMPrior or None, got {type(self.prior).__name__}")
 

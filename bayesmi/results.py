@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import numpy as np
 
@@ -23,11 +23,51 @@ from bayesmi.util import find_stack_level, to_units
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["MIResult", "MIMatrix", "ConvergenceWarning", "PointwiseModel"]
+__all__ = ["MIResult", "MIMatrix", "ConvergenceWarning", "MisfitWarning", "PointwiseModel", "PredictiveCheck"]
 
 
 class ConvergenceWarning(UserWarning):
     """The sampler or optimiser shows signs of not having converged; see ``result.diagnostics``."""
+
+
+class MisfitWarning(UserWarning):
+    """The fitted mixture does not reproduce the dependence in the data (its posterior predictive
+    check failed): the posterior of I(X;Y) is conditional on a model the data contradict and its
+    interval may miss the truth; see ``result.check``."""
+
+
+class PredictiveCheck(NamedTuple):
+    """A posterior predictive check of a fit (:func:`bayesmi.checks.predictive_check`).
+
+    statistic : the discrepancy, e.g. "KSG I(X;Y), k = 10".
+    observed : its value on (a subset of ``num_rows`` of) the data, in nats.
+    replicated : its values on data sets simulated from posterior draws, (S,) nats.
+    z_score : (observed − mean(replicated)) / sd(replicated).
+    p_value : two-sided, from the normal approximation of the replicated values.
+    level : the check fails when ``p_value`` < ``level``.
+    num_rows : rows per data set.
+    seconds : wall time of the check.
+    """
+
+    statistic: str
+    observed: float
+    replicated: np.ndarray
+    z_score: float
+    p_value: float
+    level: float
+    num_rows: int
+    seconds: float
+
+    @property
+    def passed(self) -> bool:
+        """True when the data are plausible under the fitted model at ``level``."""
+        return self.p_value >= self.level
+
+    def __repr__(self) -> str:
+        verdict = "passed" if self.passed else "FAILED"
+        return (f"PredictiveCheck({verdict}: {self.statistic} on {self.num_rows} rows = {self.observed:.4f} nats, "
+                f"replicates {np.mean(self.replicated):.4f} ± {np.std(self.replicated, ddof=1):.4f}, "
+                f"z = {self.z_score:.2f}, p = {self.p_value:.2g})")
 
 
 class PointwiseModel(Protocol):
@@ -96,6 +136,7 @@ class MIResult:
     related : draws (chains, draws) in ``units`` of further quantities of the same posterior, by
         their names in ``idata`` (e.g. the entropies beside a discrete MI), summarised after ``variable``.
     model : the fitted model, for :func:`bayesmi.pointwise_mi` (None where that does not apply).
+    check : the posterior predictive check of the fit (:class:`PredictiveCheck`), None where none ran.
     """
 
     draws: np.ndarray
@@ -110,6 +151,13 @@ class MIResult:
     draws_kind: str = "posterior"
     model: PointwiseModel | None = None
     related: dict[str, np.ndarray] = field(default_factory=dict)
+    check: PredictiveCheck | None = None
+
+    @property
+    def check_passed(self) -> bool | None:
+        """False when the posterior predictive check failed (a MisfitWarning was issued: the model
+        does not reproduce the data's dependence), True when it passed, None when none ran."""
+        return None if self.check is None else self.check.passed
 
     @property
     def mean(self) -> float:
@@ -199,8 +247,10 @@ class MIResult:
 
     def __repr__(self) -> str:
         lo, hi = self.interval(0.95)
-        flag = "" if self.converged else ", NOT CONVERGED"
-        checks = (f"{self.draws.size} bootstrap replicates" if self.draws_kind == "replicates"
+        flag = ("" if self.converged else ", NOT CONVERGED") + (
+            f", CHECK FAILED (p={self.check.p_value:.2g})" if self.check_passed is False else "")
+        checks = (f"{self.draws.size} {self.diagnostics.get('replicate_kind', 'bootstrap')} replicates"
+                  if self.draws_kind == "replicates"
                   else f"rhat={self.rhat:.3f}, ess={self.ess:.0f}")
         return (f"MIResult({self.variable}={self.mean:.4f} ± {self.sd:.4f} {self.units}, 95% interval=({lo:.4f}, "
                 f"{hi:.4f}), method={self.method!r}, {checks}{flag})")

@@ -20,7 +20,7 @@ import functools
 import math
 import operator
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -47,6 +47,11 @@ __all__ = [
     "multivariate_gaussian",
     "student_t",
     "transformed",
+    "embedded",
+    "Spiral",
+    "Waves",
+    "SwissRoll",
+    "SUITE",
     "weinman_exponential",
 ]
 
@@ -347,7 +352,8 @@ class _AdditiveNoise(Toy):
 
 @_toy
 class _Transformed(Toy):
-    """``base`` with elementwise maps fx, fy applied to its samples; see :func:`transformed`."""
+    """``base`` with injective maps fx, fy applied to its samples (n, d) -> (n, dim_x) and
+    (n, dim_y); see :func:`transformed` and :func:`embedded`."""
 
     base: Toy
     fx: ElementwiseMap
@@ -359,14 +365,15 @@ class _Transformed(Toy):
 
     def _draw(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
         x, y = self.base._draw(rng, n)
-        return _apply(self.fx, x, "fx"), _apply(self.fy, y, "fy")
+        x, y = np.reshape(x, (n, self.base.dim_x)), np.reshape(y, (n, self.base.dim_y))
+        return _apply(self.fx, x, self.dim_x, "fx"), _apply(self.fy, y, self.dim_y, "fy")
 
 
-def _apply(f: ElementwiseMap, a: np.ndarray, name: str) -> np.ndarray:
-    """f(a) as float64, checked to keep the shape of ``a``."""
+def _apply(f: ElementwiseMap, a: np.ndarray, dim: int, name: str) -> np.ndarray:
+    """f(a) for rows a (n, d) as float64, checked to have shape (n, dim)."""
     out = np.asarray(f(a), dtype=np.float64)
-    if out.shape != a.shape:
-        raise ValueError(f"{name} must act elementwise: got shape {out.shape} for input {a.shape}")
+    if out.shape != (a.shape[0], dim):
+        raise ValueError(f"{name} must map rows of shape {a.shape} to ({a.shape[0]}, {dim}), got {out.shape}")
     return out
 
 
@@ -516,6 +523,17 @@ def _cube(a: np.ndarray) -> np.ndarray:
     return a**3
 
 
+def _half_cube(a: np.ndarray) -> np.ndarray:
+    """x ↦ sign(x) |x|^(3/2), Beyond Normal's "half-cube": heavier tails, a cusp-free kink at 0."""
+    return np.sign(a) * np.abs(a) ** 1.5
+
+
+def _wiggly(a: np.ndarray) -> np.ndarray:
+    """x ↦ x + 0.4 sin x + 0.2 sin(1.7x + 1) + 0.15 sin(0.4x + 0.3): slope ≥ 1 − 0.4 − 0.34 − 0.06 = 0.2 > 0,
+    so strictly increasing, with wiggles at several scales (Beyond Normal's "wiggly" kind)."""
+    return a + 0.4 * np.sin(a) + 0.2 * np.sin(1.7 * a + 1.0) + 0.15 * np.sin(0.4 * a + 0.3)
+
+
 #: Named strictly increasing elementwise maps for :func:`transformed`. "log" suits
 #: positive variables only; "exp", "sinh", "tanh" and "sigmoid" overflow or
 #: saturate far in the tails in float64 (the law is unchanged in exact arithmetic).
@@ -529,6 +547,9 @@ MAPS: dict[str, ElementwiseMap] = {
     "arcsinh": np.arcsinh,
     "tanh": np.tanh,
     "sigmoid": special.expit,
+    "half_cube": _half_cube,
+    "normal_cdf": special.ndtr,
+    "wiggly": _wiggly,
 }
 
 
@@ -570,6 +591,77 @@ def transformed(
         fx=_resolve_map(fx, "fx"),
         fy=_resolve_map(fy, "fy"),
     )
+
+
+@dataclass(frozen=True)
+class Spiral:
+    """x ↦ exp(speed · ‖x‖² · A) x on R^d (d ≥ 2), A the skew generator rotating every plane of consecutive
+    coordinates (A[i, i+1] = −1, A[i+1, i] = 1): a rotation whose angle grows with the squared radius.
+    It keeps ‖x‖, so x = exp(−speed · ‖y‖² · A) y inverts it: a diffeomorphism (Beyond Normal's spiral)."""
+
+    speed: float = 0.5
+
+    def __call__(self, a: np.ndarray) -> np.ndarray:
+        d = a.shape[1]
+        if d < 2:
+            raise ValueError(f"the spiral needs at least 2 dimensions, got {d}")
+        gen = np.diag(np.ones(d - 1), -1) - np.diag(np.ones(d - 1), 1)
+        freq, vec = np.linalg.eig(gen)  # purely imaginary eigenvalues i·ω
+        angle = self.speed * np.sum(a**2, axis=1, keepdims=True)
+        return np.real((np.exp(freq * angle) * (a @ np.linalg.inv(vec).T)) @ vec.T)
+
+
+@dataclass(frozen=True)
+class Waves:
+    """x ↦ (x_1 + amplitude · sin(frequency · x_d), ..., x_{d−1} + amplitude · sin(frequency · x_d), x_d) on R^d,
+    d ≥ 2: every coordinate but the last shifted by a wave in the last; triangular with a unit
+    diagonal, so invertible (subtract the wave of the unchanged last coordinate)."""
+
+    amplitude: float = 1.0
+    frequency: float = 2.0
+
+    def __call__(self, a: np.ndarray) -> np.ndarray:
+        if a.shape[1] < 2:
+            raise ValueError(f"the waves map needs at least 2 dimensions, got {a.shape[1]}")
+        out = a.copy()
+        out[:, :-1] += self.amplitude * np.sin(self.frequency * a[:, -1:])
+        return out
+
+
+@dataclass(frozen=True)
+class SwissRoll:
+    """A 1-D x ↦ (t cos t, t sin t) / 21 with t = 1.5π (1 + 2 Φ(x)): an injective embedding of the line
+    as a swiss roll in R² (the radius t grows along it), so the law has no density in R² but the MI
+    is that of x (Beyond Normal's swiss-roll embedding)."""
+
+    def __call__(self, a: np.ndarray) -> np.ndarray:
+        if a.shape[1] != 1:
+            raise ValueError(f"the swiss roll embeds a 1-D variable, got {a.shape[1]} dimensions")
+        t = 1.5 * np.pi * (1.0 + 2.0 * special.ndtr(a[:, 0]))
+        return np.column_stack([t * np.cos(t), t * np.sin(t)]) / 21.0
+
+
+def embedded(
+    base: Toy,
+    fx: str | ElementwiseMap | None = None,
+    fy: str | ElementwiseMap | None = None,
+    dim_x: int | None = None,
+    dim_y: int | None = None,
+    name: str | None = None,
+) -> Toy:
+    """``base`` with injective maps of whole rows, X ↦ fx(X) in R^dim_x and Y ↦ fy(Y) in R^dim_y; I unchanged.
+
+    Each map is a :data:`MAPS` name, a callable on rows (n, d) or None (identity), e.g. :class:`Spiral`,
+    :class:`Waves`, :class:`SwissRoll`; injectivity is the caller's promise. ``dim_x``, ``dim_y``
+    default to the base's; ``name`` to ``"embedded_" + base.name``.
+    """
+    if not isinstance(base, Toy):
+        raise TypeError(f"base must be a Toy, got {type(base).__name__}")
+    dx = base.dim_x if dim_x is None else _integer(dim_x, "dim_x", 1)
+    dy = base.dim_y if dim_y is None else _integer(dim_y, "dim_y", 1)
+    settings = {"base": base, "fx": fx or "identity", "fy": fy or "identity", "dim_x": dx, "dim_y": dy}
+    return _Transformed(name=f"embedded_{base.name}" if name is None else str(name), dim_x=dx, dim_y=dy,
+                        settings=settings, base=base, fx=_resolve_map(fx, "fx"), fy=_resolve_map(fy, "fy"))
 
 
 # --------------------------------------------------------------------------- categorical toys
@@ -772,6 +864,7 @@ TOYS: dict[str, Callable[..., Toy]] = {
     "weinman_exponential": weinman_exponential,
     "additive_noise": additive_noise,
     "transformed": transformed,
+    "embedded": embedded,
     "independent": independent,
     "class_conditional_gaussian": class_conditional_gaussian,
     "discrete_table": discrete_table,
@@ -799,3 +892,56 @@ STUDY_TOYS: dict[str, Toy] = {
     # X, Y in R^2: corr(X1, Y1) = 0.6, corr(X2, Y2) = 0.4.
     "gaussian_2d": gaussian_pairs([0.6, 0.4]),
 }
+
+
+def _equicorrelated(dim_x: int, dim_y: int, corr: float) -> Toy:
+    """A zero-mean normal in R^(dim_x + dim_y) with unit variances and every correlation ``corr``."""
+    d = dim_x + dim_y
+    return multivariate_gaussian((1.0 - corr) * np.eye(d) + corr * np.ones((d, d)), dim_x)
+
+
+def _student(dim: int, dof: float) -> Toy:
+    """A dim × dim multivariate t with identity scale: dependent only through the shared χ²."""
+    return student_t(dof=dof, cov=np.eye(2 * dim), dim_x=dim)
+
+
+def _suite() -> dict[str, Toy]:
+    """The benchmark suite (see :data:`SUITE`)."""
+    sparse_3 = gaussian_pairs([0.8, 0.8, 0.0])  # two interacting pairs of three
+    sparse_5 = gaussian_pairs([0.8, 0.8, 0.0, 0.0, 0.0])
+    xy_2x1 = multivariate_gaussian([[1.0, 0.0, 0.6], [0.0, 1.0, 0.4], [0.6, 0.4, 1.0]], 2)
+    named = {
+        "normal_1x1": gaussian(rho=0.75),
+        "normal_2x2_dense": _equicorrelated(2, 2, 0.5),
+        "normal_3x3_sparse": sparse_3,
+        "normal_5x5_sparse": sparse_5,
+        "normal_5x5_dense": _equicorrelated(5, 5, 0.5),
+        "normal_2x2_strong": gaussian_pairs([0.95, 0.95]),
+        "student_1x1_dof1": _student(1, 1.0),
+        "student_2x2_dof2": _student(2, 2.0),
+        "student_3x3_dof3": _student(3, 3.0),
+        "half_cube_1x1": transformed(gaussian(rho=0.75), "half_cube", "half_cube"),
+        "half_cube_3x3_sparse": transformed(sparse_3, "half_cube", "half_cube"),
+        "asinh_student_1x1_dof1": transformed(_student(1, 1.0), "arcsinh", "arcsinh"),
+        "asinh_student_2x2_dof2": transformed(_student(2, 2.0), "arcsinh", "arcsinh"),
+        "asinh_student_3x3_dof2": transformed(_student(3, 2.0), "arcsinh", "arcsinh"),
+        "wiggly_1x1": transformed(gaussian(rho=0.75), "wiggly", "wiggly"),
+        "wiggly_3x3_sparse": transformed(sparse_3, "wiggly", "wiggly"),
+        "normal_cdf_1x1": transformed(gaussian(rho=0.75), "normal_cdf", "normal_cdf"),
+        "normal_cdf_3x3_sparse": transformed(sparse_3, "normal_cdf", "normal_cdf"),
+        "swissroll_2x1": embedded(gaussian(rho=0.75), SwissRoll(), None, dim_x=2),
+        "spiral_2x1": embedded(xy_2x1, Spiral()),
+        "spiral_3x3_sparse": embedded(sparse_3, Spiral(), Spiral()),
+        "waves_2x1": embedded(xy_2x1, Waves()),
+        "waves_3x3_sparse": embedded(sparse_3, Waves(), Waves()),
+    }
+    return {label: replace(toy, name=label) for label, toy in named.items()}
+
+
+#: The benchmark suite, Beyond-Normal style (Czyż et al., NeurIPS 2023), written from its definitions:
+#: Gaussians (sparse: a few interacting pairs; dense: equal correlations), multivariate Student-t
+#: dependent only through their shared χ² (heavy tails), and invertible or injective maps of them
+#: (half-cube, asinh, wiggly, normal CDF, the swiss-roll embedding, spiral and waves diffeomorphisms),
+#: 1 to 5 dimensions a side; MI 0.18 to 2.3 nats, each from the base law's closed form. Labels
+#: read ``<kind>_<dx>x<dy>[_<base>]``. The settings were fixed before any estimator ran on them.
+SUITE: dict[str, Toy] = _suite()

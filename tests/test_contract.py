@@ -54,8 +54,8 @@ DISCRETE_ESTIMATORS = {
 #: class), so they run with -m slow.
 SLOW = {("entropy", "nuts"), ("kl", "nuts"), ("cmi", "nuts"), ("mi_categorical", "nuts")}
 CASES = [pytest.param(name, method, marks=[pytest.mark.slow] if (name, method) in SLOW else [])
-         for name in MIXTURE_ESTIMATORS for method in bayesmi.options.METHODS] + \
-        [(name, "dirichlet") for name in DISCRETE_ESTIMATORS]
+         for name in MIXTURE_ESTIMATORS for method in bayesmi.options.MIXTURE_METHODS] + \
+        [("mi", "ksg")] + [(name, "dirichlet") for name in DISCRETE_ESTIMATORS]
 _CACHE: dict = {}
 
 

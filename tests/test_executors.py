@@ -205,7 +205,7 @@ def study(store=None):
     """The study of STUDY, as ``bayesmi validate`` runs it."""
     return run_validation(["gaussian"], sizes=[60], methods=["gibbs"], replicates=6, probs=[0.68, 0.95], seed=0,
                           progress=False, store=store, num_components=1, num_chains=2, num_warmup=20,
-                          num_samples=40, units="nats", y_type="auto")
+                          num_samples=40, units="nats", y_type="auto", transform="auto")
 
 
 def test_study_killed_midway_resumes_to_the_same_table(tmp_path):

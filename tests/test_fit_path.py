@@ -20,7 +20,7 @@ from bayesmi.models import GMMPrior
 
 
 def test_every_method_has_a_driver_with_an_info_that_owns_its_checks():
-    assert set(DRIVERS) == set(bayesmi.options.METHODS)
+    assert set(DRIVERS) == set(bayesmi.options.MIXTURE_METHODS)
     for name, driver in DRIVERS.items():
         info = next(v for k, v in vars(driver).items() if k.endswith("Info"))
         assert info.DRAWS in ("posterior", "replicates"), name

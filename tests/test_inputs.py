@@ -345,3 +345,14 @@ def test_property_finite_output(data, seed):
     assert info["n"] == len(x)
     np.testing.assert_array_equal(x, x0)
     np.testing.assert_array_equal(y, y0)
+
+
+def test_normality_p_values_equal_scipys_normaltest() -> None:
+    from scipy import stats
+
+    from bayesmi.inputs import normality_p_values
+
+    rng = np.random.default_rng(0)
+    for n in (20, 300, 5000):
+        a = np.column_stack([rng.normal(size=n), rng.standard_cauchy(n), rng.uniform(size=n), rng.exponential(size=n)])
+        np.testing.assert_allclose(normality_p_values(a), stats.normaltest(a, axis=0).pvalue, rtol=1e-9, atol=1e-15)

@@ -388,10 +388,10 @@ def test_params_rebuild_the_toy_through_the_registry(toy: toys.Toy) -> None:
 def test_registry_has_every_constructor_with_defaults() -> None:
     assert set(toys.TOYS) == {
         "gaussian", "multivariate_gaussian", "gaussian_pairs", "student_t", "gamma_exponential",
-        "weinman_exponential", "additive_noise", "transformed", "independent",
+        "weinman_exponential", "additive_noise", "transformed", "embedded", "independent",
         "class_conditional_gaussian", "discrete_table", "binary_symmetric_channel",
     }  # fmt: skip
-    for name in set(toys.TOYS) - {"multivariate_gaussian", "gaussian_pairs", "transformed"}:
+    for name in set(toys.TOYS) - {"multivariate_gaussian", "gaussian_pairs", "transformed", "embedded"}:
         made = toys.get(name)
         assert made.name == name and made.mi >= 0
     assert toys.get("gaussian", rho=0.1).params() == {"rho": 0.1}
@@ -459,8 +459,10 @@ def test_transformed_rejects_bad_maps() -> None:
         toys.transformed(base, fy=3)
     with pytest.raises(TypeError, match="base must be a Toy"):
         toys.transformed("gaussian", fx="cube")
-    with pytest.raises(ValueError, match="fx must act elementwise"):
+    with pytest.raises(ValueError, match=r"fx must map rows of shape \(5, 1\) to \(5, 1\)"):
         toys.transformed(base, fx=lambda v: v[:1]).sample(5)
+    with pytest.raises(ValueError, match="needs at least 2 dimensions"):
+        toys.embedded(base, fx=toys.Spiral()).sample(5)
 
 
 # --------------------------------------------------------------------------- validation
@@ -613,3 +615,52 @@ NEW_BAD_ARGUMENTS = [
 def test_new_toys_reject_invalid_arguments(function: Callable, kwargs: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         function(**kwargs)
+
+
+# --------------------------------------------------------------------------- benchmark suite
+
+
+def test_suite_maps_are_invertible_so_the_base_mi_is_the_truth() -> None:
+    """Each suite toy's MI is its base law's; that needs every map to be injective: invert the
+    spiral (it keeps the radius), the waves (triangular) and the swiss roll (its radius t is
+    monotone in the latent) on samples, and check the elementwise maps are strictly increasing."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((2000, 3)) * 2
+    spiral = toys.Spiral(speed=0.5)
+    b = spiral(a)
+    np.testing.assert_allclose(np.linalg.norm(b, axis=1), np.linalg.norm(a, axis=1), rtol=1e-12)
+    np.testing.assert_allclose(toys.Spiral(speed=-0.5)(b), a, atol=1e-9)  # rotating back by the same angle
+    waves = toys.Waves()
+    b = waves(a)
+    undone = b.copy()
+    undone[:, :-1] -= waves.amplitude * np.sin(waves.frequency * b[:, -1:])
+    np.testing.assert_allclose(undone, a, atol=1e-12)
+    roll = toys.SwissRoll()(a[:, :1])
+    t = 21.0 * np.linalg.norm(roll, axis=1)
+    np.testing.assert_allclose(special.ndtri(t / (3 * np.pi) - 0.5), a[:, 0], rtol=1e-4)  # Φ⁻¹ loses digits far out
+    grid = np.linspace(-6, 6, 100_001)[:, None]  # beyond ~8 sd the normal CDF rounds to 1 in float64
+    for name in ("half_cube", "normal_cdf", "wiggly", "arcsinh"):
+        assert np.all(np.diff(toys.MAPS[name](grid)[:, 0]) > 0), name
+
+
+def test_suite_toys_have_their_declared_shapes_and_truths() -> None:
+    assert len(toys.SUITE) >= 20
+    for label, toy in toys.SUITE.items():
+        assert toy.name == label
+        x, y = toy.sample(50, 1)
+        assert x.shape == ((50,) if toy.dim_x == 1 else (50, toy.dim_x)), label
+        assert y.shape == ((50,) if toy.dim_y == 1 else (50, toy.dim_y)), label
+        assert np.all(np.isfinite(x)) and np.all(np.isfinite(y))
+        base = toy.base if hasattr(toy, "base") else toy
+        assert toy.mi == base.mi > 0.1
+    # Two closed forms spelled out: two pairs at 0.8 and the 2 x 2 Student-t with 2 dof (identity scale).
+    assert toys.SUITE["spiral_3x3_sparse"].mi == pytest.approx(-math.log(1 - 0.64), rel=1e-12)
+    assert toys.SUITE["student_2x2_dof2"].mi == pytest.approx(toys._student_t_correction(2.0, 2, 2), rel=1e-12)
+
+
+def test_student_suite_toy_mi_matches_monte_carlo() -> None:
+    """The 2 + 2-D t with 2 dof (dependent only through the shared χ²): MC of the log density ratio."""
+    toy = toys.SUITE["student_2x2_dof2"]
+    joint = stats.multivariate_t(np.zeros(4), np.eye(4), df=2)
+    margin = stats.multivariate_t(np.zeros(2), np.eye(2), df=2)
+    assert_mc_mi(toy, lambda x, y: joint.logpdf(np.column_stack([x, y])) - margin.logpdf(x) - margin.logpdf(y))

@@ -246,7 +246,8 @@ def test_tiny_real_study():
     assert rec.shape[0] == 2
     assert list(rec.columns) == [
         "toy", "n", "replicate", "method", "data_seed", "fit_seed", "truth", "units", "mean", "sd",
-        "lo68", "hi68", "covers68", "lo95", "hi95", "covers95", "converged", "problems", "wall_s"]
+        "lo68", "hi68", "covers68", "lo95", "hi95", "covers95", "converged", "problems", "check_p", "check_passed",
+        "wall_s"]
     assert (rec["lo95"] < rec["lo68"]).all() and (rec["lo68"] < rec["mean"]).all()
     assert (rec["mean"] < rec["hi68"]).all() and (rec["hi68"] < rec["hi95"]).all()
     summary = res.summary()
@@ -254,7 +255,8 @@ def test_tiny_real_study():
     assert list(summary.columns) == [
         "toy", "n", "method", "units", "replicates", "truth", "bias", "rmse", "sd_reported", "sd_empirical",
         "width68", "coverage68", "coverage68_lo", "coverage68_hi",
-        "width95", "coverage95", "coverage95_lo", "coverage95_hi", "frac_converged", "mean_wall_s"]
+        "width95", "coverage95", "coverage95_lo", "coverage95_hi", "frac_check_failed", "frac_covered_or_flagged95",
+        "frac_converged", "mean_wall_s"]
     row = summary.iloc[0]
     assert row["truth"] == pytest.approx(toys.gaussian(rho=0.75).mi)
     assert row["replicates"] == 2 and 0 <= row["coverage95"] <= 1

@@ -16,7 +16,7 @@ import numpy as np
 from bayesmi.diagnostics import diagnose, inference_data, warn_not_converged
 from bayesmi.fitting import Integral, MixtureBatch
 from bayesmi.options import FitOptions
-from bayesmi.results import MIResult, PointwiseModel
+from bayesmi.results import MIResult, PointwiseModel, PredictiveCheck
 from bayesmi.util import to_units
 
 __all__ = ["quantity_result"]
@@ -39,6 +39,7 @@ def quantity_result(
     log_likelihood: Mapping[str, np.ndarray] | None = None,
     extra_posterior: Mapping[str, tuple[np.ndarray, list[str]]] | None = None,
     model: PointwiseModel | None = None,
+    check: PredictiveCheck | None = None,
 ) -> MIResult:
     """The result for the draws ``values`` (chains, draws, nats) of ``variable`` (``long_name``, e.g. "I(X;Y)").
 
@@ -46,16 +47,17 @@ def quantity_result(
     maps each mixture's prefix in the InferenceData ("" for a single mixture, "class0_", "p_", ...)
     to (its set index in ``batch``, names of its coordinates). With one part the diagnostics hold
     its ``n_components`` and ``selection`` directly, with several they are keyed by the prefix
-    without its trailing "_". ``diagnostics`` adds estimator-specific entries.
+    without its trailing "_". ``diagnostics`` adds estimator-specific entries; ``check`` is the fit's
+    posterior predictive check, if one ran.
     """
     info = batch.info
     intrinsic = sorted({p for i, _ in parts.values() for p in info.problems()[i]})
-    [check] = diagnose(values[None], type(info), [intrinsic], long_name)
-    if check.problems:
-        warn_not_converged(options.method, long_name, variable, check.problems)
+    [diagnosis] = diagnose(values[None], type(info), [intrinsic], long_name)
+    if diagnosis.problems:
+        warn_not_converged(options.method, long_name, variable, diagnosis.problems)
     draws_kind = type(info).DRAWS
-    diag: dict[str, Any] = {"rhat": check.rhat, "ess_bulk": check.ess_bulk, "ess_tail": check.ess_tail,
-                            "problems": list(check.problems), "draws": draws_kind}
+    diag: dict[str, Any] = {"rhat": diagnosis.rhat, "ess_bulk": diagnosis.ess_bulk, "ess_tail": diagnosis.ess_tail,
+                            "problems": list(diagnosis.problems), "draws": draws_kind}
     if len(parts) == 1:
         [(i, _)] = parts.values()
         diag.update(n_components=int(batch.n_components[i]), selection=batch.selection(i), **info.facts(i))
@@ -71,6 +73,6 @@ def quantity_result(
     idata = partial(inference_data, {variable: (draws, long_name)}, mixtures, observed, units, draws=draws_kind,
                     coords=coords, log_likelihood=log_likelihood, extra_posterior=extra_posterior)
     return MIResult(draws=draws, idata=idata, method=options.method, units=units,
-                    mc_se=to_units(float(integral.mc_se[0]), units), diagnostics=diag, converged=check.converged,
+                    mc_se=to_units(float(integral.mc_se[0]), units), diagnostics=diag, converged=diagnosis.converged,
                     truth=None if truth is None else to_units(truth, units), variable=variable,
-                    draws_kind=draws_kind, model=model)
+                    draws_kind=draws_kind, model=model, check=check)

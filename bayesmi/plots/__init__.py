@@ -4,7 +4,8 @@
   :func:`plot_comparison` (several methods overlaid);
 - :mod:`~bayesmi.plots.pmi`: :func:`plot_pmi` (posterior band of the pointwise-MI distribution);
 - :mod:`~bayesmi.plots.matrix`: :func:`plot_mi_matrix` (heatmap annotated with mean ± sd);
-- :mod:`~bayesmi.plots.calibration`: :func:`plot_calibration` (coverage of a study);
+- :mod:`~bayesmi.plots.calibration`: :func:`plot_calibration` (coverage of a study),
+  :func:`plot_intervals` (every fit's interval against the truth);
 - :mod:`~bayesmi.plots.ablation`: :func:`plot_ablation_curves`, :func:`plot_importance_scatter`.
 
 The functions take result objects duck-typed and import nothing of bayesmi above
@@ -12,10 +13,11 @@ The functions take result objects duck-typed and import nothing of bayesmi above
 """
 
 from bayesmi.plots.ablation import plot_ablation_curves, plot_importance_scatter
-from bayesmi.plots.calibration import plot_calibration
+from bayesmi.plots.calibration import plot_calibration, plot_intervals
 from bayesmi.plots.matrix import plot_mi_matrix
 from bayesmi.plots.pmi import plot_pmi
 from bayesmi.plots.posterior import plot_comparison, plot_mi
 
-__all__ = ["plot_mi", "plot_comparison", "plot_pmi", "plot_mi_matrix", "plot_calibration", "plot_ablation_curves",
+__all__ = ["plot_mi", "plot_comparison", "plot_pmi", "plot_mi_matrix", "plot_calibration", "plot_intervals",
+           "plot_ablation_curves",
            "plot_importance_scatter"]

@@ -1,4 +1,4 @@
-"""Calibration of interval coverage across a study (matplotlib)."""
+"""Calibration of interval coverage across a study, and every fit's interval against the truth (matplotlib)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pandas as pd
 
 from bayesmi.util import prob_label
 
-__all__ = ["plot_calibration"]
+__all__ = ["plot_calibration", "plot_intervals"]
 
 
 def plot_calibration(summary: pd.DataFrame, probs: Sequence[float]):
@@ -44,5 +44,44 @@ def plot_calibration(summary: pd.DataFrame, probs: Sequence[float]):
         ax.set(title=method, xlabel="nominal coverage", xlim=limits, ylim=limits, aspect="equal")
     axes[0, 0].set_ylabel("empirical coverage")
     axes[0, -1].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_intervals(records: pd.DataFrame, n: int | None = None):
+    """Every fit's estimate and 95% interval relative to the truth, one row per toy, one colour per method.
+
+    ``records`` are a study's per-fit records (:class:`bayesmi.studies.validation.ValidationResult`
+    ``.records``: toy, n, method, replicate, truth, mean, lo95, hi95 and, where a predictive check ran,
+    check_passed); ``n`` picks one sample size (default: the largest). The x axis is
+    (estimate − truth) / truth; a hollow marker is a fit whose predictive check failed. Returns
+    the matplotlib Figure.
+    """
+    n = int(records["n"].max()) if n is None else n
+    data = records[(records["n"] == n) & records["mean"].notna()]
+    toys = list(dict.fromkeys(data["toy"]))
+    methods = list(dict.fromkeys(data["method"]))
+    fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(toys) + 1.2))
+    width = 0.7 / len(methods)
+    for m, method in enumerate(methods):
+        rows = data[data["method"] == method]
+        colour = f"C{m}"
+        for t, toy in enumerate(toys):
+            fits = rows[rows["toy"] == toy].sort_values("replicate")
+            spots = t - 0.35 + width * (m + 0.5) + np.linspace(-0.3, 0.3, max(len(fits), 1)) * width
+            for y, (_, fit) in zip(spots, fits.iterrows()):
+                scale = fit["truth"] if fit["truth"] > 0 else 1.0
+                lo, mid, hi = ((fit[c] - fit["truth"]) / scale for c in ("lo95", "mean", "hi95"))
+                failed = fit.get("check_passed") is False or str(fit.get("check_passed")) == "False"
+                ax.plot([lo, hi], [y, y], color=colour, lw=1)
+                ax.plot(mid, y, "o", ms=3.5, color=colour, mfc="white" if failed else colour)
+        ax.plot([], [], "o-", color=colour, label=method)
+    ax.plot([], [], "o", color="grey", mfc="white", label="check failed")
+    ax.axvline(0.0, color="black", lw=0.8, ls="--")
+    ax.set_yticks(range(len(toys)), toys, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("(estimate − truth) / truth, 95% intervals")
+    ax.set_title(f"Benchmark suite, N = {n}")
+    ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     return fig

@@ -38,7 +38,7 @@ from bayesmi.estimators import estimate_mi
 from bayesmi.options import METHODS, FitOptions
 from bayesmi.parallel import Task, TaskFailure, check_executor, content_hash, run_tasks
 from bayesmi.results import ConvergenceWarning, MIResult
-from bayesmi.toys import STUDY_TOYS, Toy
+from bayesmi.toys import STUDY_TOYS, SUITE, Toy
 from bayesmi.util import check_int, find_stack_level, prob_label, to_units
 
 __all__ = [
@@ -61,8 +61,8 @@ _FITS_IN_PROCESS = itertools.count(1)
 
 
 def resolve_toys(toys: Mapping[str, Toy] | Sequence[str]) -> dict[str, Toy]:
-    """Toys by label: a mapping is checked and copied; names come from :data:`STUDY_TOYS`,
-    else from :data:`bayesmi.toys.TOYS` with default arguments."""
+    """Toys by label: a mapping is checked and copied; names come from :data:`STUDY_TOYS`, the
+    benchmark suite :data:`bayesmi.toys.SUITE`, else :data:`bayesmi.toys.TOYS` with default arguments."""
     if isinstance(toys, Mapping):
         for label, toy in toys.items():
             if not isinstance(toy, Toy):
@@ -80,10 +80,12 @@ def resolve_toys(toys: Mapping[str, Toy] | Sequence[str]) -> dict[str, Toy]:
 
 
 def _named_toy(name: str) -> Toy:
-    if name in STUDY_TOYS:
-        return STUDY_TOYS[name]
+    for named in (STUDY_TOYS, SUITE):
+        if name in named:
+            return named[name]
     if name not in toy_lib.TOYS:
-        raise ValueError(f"unknown toy {name!r}; choose from {sorted(STUDY_TOYS)} or {sorted(toy_lib.TOYS)}")
+        raise ValueError(f"unknown toy {name!r}; choose from {sorted(STUDY_TOYS)}, the benchmark suite "
+                         f"{sorted(SUITE)} or {sorted(toy_lib.TOYS)}")
     try:
         return toy_lib.get(name)
     except TypeError:
@@ -104,7 +106,7 @@ def replicate_seeds(seed: int, toy: str, n: int, replicate: int) -> tuple[int, i
 
 def result_record(result: MIResult, probs: Sequence[float]) -> dict[str, Any]:
     """Mean, sd, central interval per prob (``lo68``, ``hi68``, ``covers68``, ...), converged,
-    problems and truth of one fit (MI in ``result.units``; ``result.truth`` must be set)."""
+    problems, the predictive check's p-value and verdict (``check_p``, ``check_passed``) and truth of one fit (MI in ``result.units``; ``result.truth`` must be set)."""
     if result.truth is None:
         raise ValueError("result.truth is needed to score coverage")
     record: dict[str, Any] = {"truth": result.truth, "units": result.units, "mean": result.mean,
@@ -115,6 +117,9 @@ def result_record(result: MIResult, probs: Sequence[float]) -> dict[str, Any]:
         record.update({f"lo{label}": lo, f"hi{label}": hi, f"covers{label}": lo <= result.truth <= hi})
     record["converged"] = result.converged
     record["problems"] = "; ".join(result.diagnostics.get("problems", []))
+    check = result.check
+    record["check_p"] = math.nan if check is None else check.p_value
+    record["check_passed"] = result.check_passed  # None where no check ran (bootstrap off, KSG, ...)
     return record
 
 
@@ -132,8 +137,10 @@ def coverage_table(records: pd.DataFrame, probs: Sequence[float], confidence: fl
     result: toy, n, method, units, replicates, truth, bias (mean estimate − truth), rmse,
     sd_reported (mean of the reported sds), sd_empirical (sd of the estimates over replicates),
     then per prob: width68 (mean interval width), coverage68 (fraction covering the truth) and
-    coverage68_lo / _hi (its ``confidence`` Clopper–Pearson band), then frac_converged and
-    mean_wall_s. Every replicate with an estimate counts, converged or not; failed fits (mean NaN)
+    coverage68_lo / _hi (its ``confidence`` Clopper–Pearson band), then frac_check_failed (fits whose
+    posterior predictive check failed, NaN where none ran), frac_covered_or_flagged95 (95% interval
+    covers the truth or the check failed: the fits that are right or say they may not be; when 0.95
+    is among ``probs``), frac_converged and mean_wall_s. Every replicate with an estimate counts, converged or not; failed fits (mean NaN)
     are left out.
     """
     rows = []
@@ -153,6 +160,12 @@ def coverage_table(records: pd.DataFrame, probs: Sequence[float], confidence: fl
             row.update({f"width{label}": (group[f"hi{label}"] - group[f"lo{label}"]).mean(),
                         f"coverage{label}": covered / reps,
                         f"coverage{label}_lo": lo, f"coverage{label}_hi": hi})
+        checked = group["check_passed"].dropna() if "check_passed" in group else pd.Series(dtype=object)
+        failed = ~checked.astype(bool)
+        row["frac_check_failed"] = failed.mean() if len(checked) else math.nan
+        if 0.95 in probs:  # a miss the check flagged is honest: count the fits that cover or warn
+            warned = group.index.isin(checked.index[failed])
+            row["frac_covered_or_flagged95"] = float(np.mean(group["covers95"].astype(bool) | warned))
         row.update(frac_converged=group["converged"].mean(), mean_wall_s=group["wall_s"].mean())
         rows.append(row)
     return pd.DataFrame(rows)
@@ -180,6 +193,13 @@ class ValidationResult:
         from bayesmi.plots import plot_calibration
 
         return plot_calibration(self.summary(confidence), self.probs)
+
+    def plot_intervals(self, n: int | None = None):
+        """Every fit's estimate and 95% interval against the truth, per toy and method, at size ``n``
+        (default: the largest; :func:`bayesmi.plots.plot_intervals`)."""
+        from bayesmi.plots import plot_intervals
+
+        return plot_intervals(self.records, n)
 
 
 def _is_int(value: Any, low: int) -> bool:
