@@ -143,3 +143,13 @@ def test_predictive_check_subsamples_large_data() -> None:
     params, z = result.model.params, result.model.z
     check = predictive_check(params, z, 1, seed=0, num_rows=400, num_replicates=12)
     assert check.num_rows == 400 and check.replicated.shape == (12,)
+
+
+def test_check_rows_shrink_with_the_dimension_and_stop_beyond_the_limit() -> None:
+    from bayesmi.checks import CHECK_MAX_DIM, CHECK_ROWS, check_rows
+
+    assert check_rows(10_000, 6) == CHECK_ROWS and check_rows(800, 4) == 800
+    assert check_rows(10_000, 12) == CHECK_ROWS // 4
+    x, y = toys.gaussian_pairs([0.5] * 9).sample(300, 1)  # 18 joint dimensions > CHECK_MAX_DIM
+    assert 18 > CHECK_MAX_DIM
+    assert bayesmi.estimate_mi(x, y, num_components=1, **FAST).check is None

@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bayesmi.checks import predictive_check
+from bayesmi.checks import CHECK_MAX_DIM, predictive_check
 from bayesmi.estimators import discrete
 from bayesmi.estimators.categorical import DEFAULT_CLASS_CONCENTRATION, categorical_mi
 from bayesmi.estimators.ksg import ksg_mi
@@ -144,7 +144,8 @@ def estimate_mi(
     MIResult with ``draws`` of shape (chains, draws); ``converged`` is False (and a
     ConvergenceWarning is issued) on R-hat > 1.01, ESS < 100 per chain, divergences, an ELBO that
     has not settled, or bootstrap refits that did not converge. A joint fit carries its posterior
-    predictive check (``check``, :mod:`bayesmi.checks`; ``predictive_check=False`` skips it):
+    predictive check (``check``, :mod:`bayesmi.checks`; ``predictive_check=False`` skips it, and
+    none runs beyond :data:`~bayesmi.checks.CHECK_MAX_DIM` joint dimensions, where ``check`` is None):
     ``check_passed`` is False, and a MisfitWarning is issued, when the mixture does not reproduce
     the dependence in the data. ``method="ksg"`` returns the KSG estimate with half-sample replicates.
     """
@@ -195,7 +196,8 @@ def estimate_mi(
             f"about d_x·d_y/N = {dimension_bias:.3g} nats above the truth, more than the posterior sd "
             f"({values.std():.3g}); the interval may miss. More rows or fewer dimensions (compress first) "
             "reduce it.", DimensionBiasWarning, stacklevel=find_stack_level())
-    check = predictive_check(params, z, dim_x, seed) if options.predictive_check else None
+    check = (predictive_check(params, z, dim_x, seed) if options.predictive_check and z.shape[1] <= CHECK_MAX_DIM
+             else None)
     if check is not None and not check.passed:
         warnings.warn(
             f"the fitted mixture does not reproduce the dependence in the data: a KSG estimate of I(X;Y) on the "
