@@ -92,6 +92,11 @@ def format_report(
                   f"MC error:      {_num(result.mc_se, '.2g')} {u} (of the MI integral)"]
     if d.get("route", "joint") != "joint":  # estimate_mi took discrete data off the joint mixture
         lines.append(f"Route:         {d['route']}")
+    if d.get("normal_scored_columns"):
+        lines.append(f"Normal scores: {', '.join(d['normal_scored_columns'])} (non-normal margins)")
+    if result.check is not None:
+        verdict = "passed" if result.check.passed else "FAILED: the mixture does not reproduce the dependence"
+        lines.append(f"Check:         {verdict} (predictive KSG check, p = {result.check.p_value:.2g})")
     if result.converged:
         lines.append("Converged:     yes")
     else:
@@ -125,6 +130,8 @@ def result_to_dict(result: MIResult, *, n: int) -> dict[str, Any]:
         "rhat": _json_number(result.rhat),
         "ess": _json_number(result.ess),
         "converged": bool(result.converged),
+        "check_passed": result.check_passed,
+        "check_p": None if result.check is None else _json_number(result.check.p_value),
         "problems": list(result.diagnostics.get("problems", [])),
         "n_components": result.diagnostics["n_components"],
         "mc_se": _json_number(result.mc_se),

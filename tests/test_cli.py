@@ -61,7 +61,7 @@ def test_demo_prints_report(capsys):
     assert "95% interval:" in out
     assert "Covers truth:" in out
     assert "Components:" in out and "R-hat:" in out and "ESS (bulk):" in out
-    assert "Converged:" in out and "Wall time:" in out
+    assert "Converged:" in out and "Wall time:" in out and "Check:         passed" in out
     assert "Summary:" in out and "mcse_mean" in out
 
 
@@ -95,6 +95,7 @@ def test_estimate_npy_by_index_json_covers_truth(capsys, npy_file, gaussian_data
                         "converged", "n_components", "mc_se", "n"}
     assert res["n"] == N and res["units"] == "nats" and res["method"] == "gibbs"
     assert res["n_components"] == 1
+    assert res["check_passed"] is True and 0.01 <= res["check_p"] <= 1  # Gaussian data: the mixture fits
     lo, hi = res["interval_95"]
     assert lo < res["mean"] < hi
     assert 0 < res["sd"] < 0.1
