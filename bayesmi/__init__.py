@@ -70,6 +70,7 @@ _SUBMODULES = {
     "draws": "bayesmi.draws",
     "ksg": "bayesmi.ksg",
     "checks": "bayesmi.checks",
+    "flows": "bayesmi.flows",
     "runtime": "bayesmi.runtime",
     "parallel": "bayesmi.parallel",
     "cli": "bayesmi.cli",
@@ -99,7 +100,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # what static tools see; at run time these load on first use
     from bayesmi import (  # noqa: F401
-        checks, cli, data, diagnostics, draws, ksg, estimators, fitting, infer, inputs, interpret, mixture, models, nets, options,
+        checks, cli, data, diagnostics, draws, flows, ksg, estimators, fitting, infer, inputs, interpret, mixture, models, nets, options,
         plots, results, studies, tables, toys, util,
     )
     from bayesmi.estimators import discrete  # noqa: F401
