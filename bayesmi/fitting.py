@@ -52,6 +52,8 @@ MAX_POINTWISE_VALUES = 50_000_000
 #: components): the draws per call follow from it. Calls that stay in the CPU caches ran 1.5-5× faster
 #: per draw than 256 draws per call (K = 10, D = 3: 2.0 against 10 ms per draw, on 2 loaded cores).
 DRAW_CHUNK_VALUES = 1 << 21
+#: Draws per compiled call of a closed-form quantity (single Gaussians), whatever their dimension.
+CLOSED_FORM_CHUNK = 256
 #: K is chosen (and the samplers' MAP start fitted) on a random subsample of this many rows of a
 #: larger data set: BIC on 10⁵ rows already resolves any mixture of ≤ 10 components that low-dimensional
 #: data can show, and EM on a million rows would cost ten times as much for the same K.
@@ -242,6 +244,10 @@ def integrate(
                 else jnp.asarray(qmc_normal_points(dim, points, options.num_randomizations, seed)))
         n_draws = jax.tree.leaves(part)[0].shape[0]
         chunk = max(1, DRAW_CHUNK_VALUES // (base.shape[0] * max(points, 1) * n_components**2))
+        if exact:
+            # Closed forms factorise D × D matrices per draw: thousands of draws in one call hung jaxlib
+            # 0.10 on CPU (8000 draws of K = 1 fits in 20 and 100 dimensions, after a Gibbs run).
+            chunk = min(chunk, CLOSED_FORM_CHUNK)
         how = "closed form" if exact else f"{points} points per component"
         progress.stage(f"{label} integral ({how})", -(-n_draws // chunk))
         v, e = map_chunked(lambda d: _per_draw(quantity, static, d, base), part, chunk, progress.update)

@@ -25,9 +25,10 @@ __all__ = ["FitOptions", "METHODS", "MIXTURE_METHODS", "SELECTION_CRITERIA", "MC
 #: Mixture inference methods: exact conjugate Gibbs, NUTS, SVI (full-rank Gaussian guide), and the
 #: frequentist bootstrap of maximum-likelihood EM (the GMM-MI baseline).
 MIXTURE_METHODS = ("gibbs", "nuts", "svi", "bootstrap")
-#: Every method: the mixture methods and the KSG nearest-neighbour baseline (I(X;Y) of continuous
-#: x and y only, through ``estimate_mi``).
-METHODS = (*MIXTURE_METHODS, "ksg")
+#: Every method: the mixture methods, the KSG nearest-neighbour baseline and MIENF flows with a
+#: Gaussian posterior on their latents (these two: I(X;Y) of continuous x and y only, through
+#: ``estimate_mi``).
+METHODS = (*MIXTURE_METHODS, "ksg", "mienf")
 #: Rules for the number of components.
 SELECTION_CRITERIA = ("bic", "aic", "cv")
 #: The Monte Carlo error of the per-draw integral is kept below this fraction of the posterior
@@ -49,7 +50,8 @@ class FitOptions:
         frequentist GMM-MI baseline: maximum-likelihood EM, K by cross-validation, ``num_bootstrap``
         EM refits on resampled rows), or "ksg" (no mixture: the Kraskov et al. nearest-neighbour
         estimate of I(X;Y) with ``num_neighbours``, its spread from ``num_bootstrap`` half-samples;
-        :mod:`bayesmi.estimators.ksg`).
+        :mod:`bayesmi.estimators.ksg`), or "mienf" (normal scores, MIENF flows, and the posterior of a
+        single Gaussian on their latents; :mod:`bayesmi.estimators.mienf`).
     num_components : mixture size K, or "auto" to choose it by ``select_by`` (K ≤ ``max_components``).
     max_components : largest K tried by "auto".
     select_by : "bic", "aic" or "cv" (2-fold cross-validated held-out likelihood with a

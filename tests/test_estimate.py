@@ -7,6 +7,7 @@ standard errors (posterior sd / sqrt(ESS)).
 
 import math
 import warnings
+from collections.abc import Callable
 
 import arviz as az
 import numpy as np
@@ -14,6 +15,7 @@ import pytest
 
 import bayesmi
 from bayesmi import toys
+from bayesmi.estimators.mienf import gaussian_mi_bias, sample_gaussian_mi
 from bayesmi.flows import FlowSettings
 
 N = 2000
@@ -283,19 +285,75 @@ def test_heavy_tailed_independence_is_not_mistaken_for_dependence() -> None:
     assert lo < 1e-3 and hi < 0.03
 
 
+#: Small flows (compile in seconds); on Gaussian data they stay at their identity start anyway.
+_SMALL_FLOWS = FlowSettings(layers=2, knots=4, width=8, steps=100)
+
+
 def test_flow_transform_is_exact_on_gaussian_data_and_reproducible() -> None:
     """MIENF flows start at the identity after a CCA rotation, the optimum for Gaussian data, so the
     mixture on the held-out half's latents must cover the truth; same seed, same draws."""
     toy = toys.gaussian_pairs([0.8, 0.5, 0.0])
     x, y = toy.sample(600, 4)
-    short = FlowSettings(steps=100)
-    result = bayesmi.estimate_mi(x, y, transform="flow", flow_settings=short, **_QUICK)
+    result = bayesmi.estimate_mi(x, y, transform="flow", flow_settings=_SMALL_FLOWS, **_QUICK)
     flow = result.diagnostics["flow"]
-    assert flow["train_rows"] == 300 and flow["fit_rows"] == 300 and result.diagnostics["n"] == 600
+    assert flow["train_rows"] == 300 and flow["mapped_rows"] == 300 and result.diagnostics["n"] == 600
     lo, hi = result.interval(0.99)
     assert lo <= toy.mi <= hi
     assert abs(flow["mi"] - toy.mi) < 0.3  # the flows' own point estimate, from 240 training rows
-    again = bayesmi.estimate_mi(x, y, transform="flow", flow_settings=short, **_QUICK)
+    again = bayesmi.estimate_mi(x, y, transform="flow", flow_settings=_SMALL_FLOWS, **_QUICK)
     np.testing.assert_array_equal(result.draws, again.draws)
     with pytest.raises(ValueError, match="2 or more dimensions"):
         bayesmi.estimate_mi(x[:, 0], y[:, 0], transform="flow", **_QUICK)
+
+
+def test_mienf_posterior_covers_gaussian_truth_from_both_folds() -> None:
+    """method="mienf" (cross-fitted: two folds, each mapped by flows trained on the other half) on the
+    data and flow shapes of the test above: the averaged posterior covers the truth."""
+    toy = toys.gaussian_pairs([0.8, 0.5, 0.0])
+    x, y = toy.sample(600, 4)
+    result = bayesmi.estimate_mi(x, y, method="mienf", flow_settings=_SMALL_FLOWS, truth=toy.mi,
+                                 **_QUICK)
+    assert result.method == "mienf" and result.draws_kind == "posterior" and result.converged
+    folds = result.diagnostics["folds"]
+    assert [f["mapped_rows"] for f in folds] == [300, 300] and result.diagnostics["rows"] == "cross-fit"
+    assert abs(result.mean - toy.mi) < 3 * result.sd
+    # each fold's draws were re-centred by about twice the Gaussian dimension bias (9 / 300 each way)
+    np.testing.assert_allclose(result.diagnostics["bias_correction"], 2 * gaussian_mi_bias(300, 3, 3), atol=0.03)
+    with pytest.raises(ValueError, match="continuous x and y"):
+        bayesmi.estimate_mi(x, (y[:, 0] > 0).astype(int), method="mienf", **_QUICK)
+
+
+def test_gaussian_mi_bias_is_the_sample_covariance_bias() -> None:
+    """E[Î] − I of the sample-covariance MI: the digamma formula against 3000 simulated data sets
+    (tolerance 4 standard errors of their mean)."""
+    rng = np.random.default_rng(0)
+    toy = toys.gaussian_pairs([0.6] * 4)
+    estimates = [sample_gaussian_mi(np.column_stack(toy.sample(120, int(s))), 4) for s in rng.integers(0, 2**31, 3000)]
+    error = np.mean(estimates) - toy.mi
+    assert abs(error - gaussian_mi_bias(120, 4, 4)) < 4 * np.std(estimates) / np.sqrt(len(estimates))
+    assert gaussian_mi_bias(120, 4, 4) == pytest.approx(16 / 240, rel=0.25)  # ≈ d_x d_y / 2n
+
+
+def _rotated_half_cube(seed: int) -> Callable[[np.ndarray], np.ndarray]:
+    """x ↦ Q (x·sqrt|x|) on R^50, Q a fixed random rotation: normal scores of the columns do not undo it."""
+    q, _ = np.linalg.qr(np.random.default_rng(seed).standard_normal((50, 50)))
+    return lambda a: (a * np.sqrt(np.abs(a))) @ q.T
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mapped", [
+    "none", "half_cube",
+    pytest.param("rotated_half_cube", marks=pytest.mark.xfail(strict=True, reason=(
+        "the flows do not learn this map yet: 23.32 [23.21, 23.43], the Gaussian of the normal scores")))])
+def test_mienf_talk_test_25_nats_in_50_dimensions(mapped: str) -> None:
+    """The MIENF talk's test: X, Y in R^50, 50 pairs of correlation sqrt(1 − e⁻¹), I = 25 nats, N = 10⁴;
+    the same with x ↦ x·sqrt|x| on every coordinate of each side (normal scores undo it exactly), and
+    with a rotation after it (the flows would have to learn it). The posterior (default flows,
+    cross-fitted) must sit within 3 of its sds of the truth (measured: 1.5-2 min each on 2 cores)."""
+    base = toys.gaussian_pairs([math.sqrt(1 - math.exp(-1))] * 50)
+    toy = {"none": base, "half_cube": toys.transformed(base, "half_cube", "half_cube"),
+           "rotated_half_cube": toys.embedded(base, _rotated_half_cube(1), _rotated_half_cube(2))}[mapped]
+    x, y = toy.sample(10_000, 100)
+    result = bayesmi.estimate_mi(x, y, method="mienf", truth=toy.mi, progress=False)
+    assert toy.mi == pytest.approx(25.0)
+    assert abs(result.mean - toy.mi) < 3 * result.sd, repr(result)

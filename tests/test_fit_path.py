@@ -81,8 +81,8 @@ def test_mi_matrix_reports_an_unsettled_svi_cell_joint_or_per_class():
     a = rng.standard_normal(300) + labels
     frame = pd.DataFrame({"b": a + rng.standard_normal(300), "label": labels})
     with pytest.warns(bayesmi.ConvergenceWarning, match="ELBO still changing"):
-        m = bayesmi.mi_matrix(a, frame, method="svi", num_steps=20, num_samples=50, num_chains=2, seed=0,
-                              progress=False)
+        m = bayesmi.mi_matrix(a, frame, method="svi", num_components=2, num_steps=20, num_samples=50, num_chains=2,
+                              seed=0, progress=False)
     assert list(m.diagnostics["kind"][0]) == ["mixture", "categorical"]
     assert all("ELBO" in p for p in m.diagnostics["problems"][0]) and not m.converged
 

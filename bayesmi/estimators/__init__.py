@@ -4,7 +4,9 @@
   ``y_type="categorical"``, :mod:`~bayesmi.estimators.categorical`);
 - :mod:`~bayesmi.estimators.information`: entropy, KL divergence, conditional and pointwise MI;
 - :mod:`~bayesmi.estimators.matrix`: :func:`mi_matrix`, every column of A against every column of B;
-- :mod:`~bayesmi.estimators.discrete`: discrete variables under a Dirichlet table posterior.
+- :mod:`~bayesmi.estimators.discrete`: discrete variables under a Dirichlet table posterior;
+- :mod:`~bayesmi.estimators.ksg`, :mod:`~bayesmi.estimators.mienf`: ``estimate_mi(method="ksg")`` (the
+  nearest-neighbour baseline) and ``method="mienf"`` (MIENF flows, a Gaussian posterior on their latents).
 
 The mixture estimators share one fit path (:mod:`bayesmi.fitting`) and one result assembly
 (:mod:`~bayesmi.estimators.posterior`); fit settings reach all of them as :class:`~bayesmi.FitOptions`.

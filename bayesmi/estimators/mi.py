@@ -30,6 +30,7 @@ from bayesmi.checks import CHECK_MAX_DIM, predictive_check
 from bayesmi.estimators import discrete
 from bayesmi.estimators.categorical import DEFAULT_CLASS_CONCENTRATION, categorical_mi
 from bayesmi.estimators.ksg import ksg_mi
+from bayesmi.estimators.mienf import mienf_mi
 from bayesmi.estimators.posterior import quantity_result
 from bayesmi.fitting import fit_mixtures, integrate, row_log_likelihoods, store_pointwise
 from bayesmi.inputs import discrete_levels, normal_scores, normality_p_values, prepare_xy
@@ -147,7 +148,9 @@ def estimate_mi(
     predictive check (``check``, :mod:`bayesmi.checks`; ``predictive_check=False`` skips it, and
     none runs beyond :data:`~bayesmi.checks.CHECK_MAX_DIM` joint dimensions, where ``check`` is None):
     ``check_passed`` is False, and a MisfitWarning is issued, when the mixture does not reproduce
-    the dependence in the data. ``method="ksg"`` returns the KSG estimate with half-sample replicates.
+    the dependence in the data. ``method="ksg"`` returns the KSG estimate with half-sample replicates;
+    ``method="mienf"`` (:mod:`bayesmi.estimators.mienf`) the posterior of a Gaussian on cross-fitted
+    MIENF latents (normal scores and flows, ``flow_settings``; ``transform`` does not apply).
     """
     options = FitOptions.resolve(options, **fit_options)
     to_units(1.0, units)  # validates units early
@@ -156,11 +159,14 @@ def estimate_mi(
     categorical = partial(categorical_mi, options=options, class_concentration=class_concentration, units=units,
                           truth=truth, pointwise_log_likelihood=pointwise_log_likelihood, jitter_ties=jitter_ties,
                           seed=seed)
-    if options.method == "ksg":
+    if options.method in ("ksg", "mienf"):
         if y_type == "categorical" or (y_type == "auto" and (discrete_levels(x), discrete_levels(y)) != (None, None)):
-            raise ValueError("method='ksg' estimates I(X;Y) of continuous x and y; for class labels or discrete "
-                             "values use a mixture method (y_type='categorical') or bayesmi.discrete")
-        return ksg_mi(x, y, options, seed=seed, units=units, truth=truth, jitter_ties=jitter_ties)
+            raise ValueError(f"method={options.method!r} estimates I(X;Y) of continuous x and y; for class labels or "
+                             "discrete values use a mixture method (y_type='categorical') or bayesmi.discrete")
+        if options.method == "ksg":
+            return ksg_mi(x, y, options, seed=seed, units=units, truth=truth, jitter_ties=jitter_ties)
+        return mienf_mi(x, y, options, seed=seed, units=units, truth=truth, jitter_ties=jitter_ties,
+                        flow_settings=flow_settings)
     if y_type == "categorical":
         result = categorical(x, y)
         result.diagnostics["route"] = "categorical y"
@@ -231,21 +237,17 @@ def _columns_to_score(z: np.ndarray, transform: str) -> np.ndarray:
 
 def _flow_latents(xs: np.ndarray, ys: np.ndarray, seed: int, settings: Any
                   ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    """MIENF flows (:mod:`bayesmi.flows`) trained on a random half of the rows (normal scores) and applied
-    to the other half: its latents (N − ⌊N/2⌋, dx), (…, dy), standardised, and the training record. The
-    mixture then sees rows the flows never saw, so its posterior is one of I(f(X); g(Y)) = I(X;Y)."""
-    import time
+    """Latents (standardised) of the MIENF flows (:func:`bayesmi.flows.flow_folds`) on rows of normal
+    scores and the training record. One mixture is fitted, so "cross-fit" rows mean its first fold: the
+    flows trained on a random half of the rows map the other half, and the mixture sees rows the flows
+    never saw, so its posterior is one of I(f(X); g(Y)) = I(X;Y)."""
+    from bayesmi.flows import FlowSettings, flow_folds
 
-    from bayesmi.flows import FlowSettings, latents, train_mienf
-
-    start = time.perf_counter()
-    rows = np.random.default_rng(seed).permutation(xs.shape[0])
-    train, held = rows[: xs.shape[0] // 2], rows[xs.shape[0] // 2:]
-    model, record = train_mienf(xs[train], ys[train], jax.random.key(seed), settings or FlowSettings())
-    u, v = latents(model, xs[held], ys[held])
-    u, v = ((a - a.mean(0)) / a.std(0) for a in (u, v))
-    return u, v, {**record, "train_rows": int(train.size), "fit_rows": int(held.size),
-                  "seconds": time.perf_counter() - start}
+    settings = settings or FlowSettings()
+    if settings.rows == "cross-fit":
+        settings = settings._replace(rows="split")
+    [(u, v, record)] = flow_folds(xs, ys, jax.random.key(seed), settings)
+    return u, v, record
 
 
 def _discrete_route(x: Any, y: Any, levels: tuple[int | None, int | None], categorical: Callable[[Any, Any], MIResult],

@@ -1,0 +1,105 @@
+"""MIENF as an estimator with a posterior: ``estimate_mi(x, y, method="mienf")``.
+
+Normal scores of every column, then the MIENF flows of :mod:`bayesmi.flows` (Butakov, Tolmachev et
+al., NeurIPS 2024), which map (x, y) to latents (u, v) whose joint law they push towards a
+Gaussian with pair correlations only. The posterior is that of a single Gaussian (K = 1, exact
+conjugate draws) fitted to the latents, where I(U;V) = ½ (log det Σ_u + log det Σ_v − log det Σ)
+per draw; MI is invariant under the flows (invertible maps of each side), so it is a posterior of
+I(X;Y) as far as the latents are Gaussian.
+
+Rows (``FlowSettings.rows``): "cross-fit" (default) trains the flows on one half and fits the
+Gaussian to the other half's latents, then the same with the halves swapped, and averages the two
+folds' draws (independent halves: the average's spread is that of N rows); "split" uses one fold;
+"same" trains and fits on all rows (the flows' overfitting then counts as dependence).
+
+In d_x + d_y dimensions a Gaussian fitted to n rows overstates I: the sample covariance's MI by
+exactly b(n) = ½ (c(d_x) + c(d_y) − c(d_x + d_y)), c(d) = Σ_{i≤d} [ψ((n − i)/2) − log((n − 1)/2)]
+(≈ d_x d_y / 2n; ψ the digamma function), and the posterior's draws by about as much again (its
+uncertainty in d_x d_y cross-covariances only adds apparent dependence). Each fold's draws are
+therefore centred on the sample MI minus b(n), keeping the posterior's spread: exact for Gaussian
+latents (at 50 + 50 dimensions and N = 10⁴ the shift is ≈ 0.5 nats, several posterior sds).
+``diagnostics["bias_correction"]`` holds the shift per fold; draws the shift takes below 0 are set to 0.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import jax
+import numpy as np
+from scipy import special
+
+from bayesmi.estimators.posterior import quantity_result
+from bayesmi.fitting import fit_mixtures, integrate
+from bayesmi.inputs import normal_scores, prepare_xy
+from bayesmi.mixture import mutual_information
+from bayesmi.options import FitOptions
+from bayesmi.results import MIResult
+from bayesmi.util import Progress
+
+if TYPE_CHECKING:
+    from bayesmi.flows import FlowSettings
+
+__all__ = ["mienf_mi", "gaussian_mi_bias", "sample_gaussian_mi"]
+
+
+def gaussian_mi_bias(n: int, dim_x: int, dim_y: int) -> float:
+    """E[Î] − I (nats) of the MI Î of the sample covariance (divisor n − 1) of n Gaussian rows, for
+    any covariance: ½ (c(d_x) + c(d_y) − c(d_x + d_y)) with c(d) = E log det S − log det Σ =
+    Σ_{i=1..d} [ψ((n − i)/2) − log((n − 1)/2)] (≈ d_x d_y / 2n)."""
+    def c(d: int) -> float:
+        i = np.arange(1, d + 1)
+        return float(np.sum(special.digamma((n - i) / 2.0) - np.log((n - 1) / 2.0)))
+
+    return 0.5 * (c(dim_x) + c(dim_y) - c(dim_x + dim_y))
+
+
+def sample_gaussian_mi(z: np.ndarray, dim_x: int) -> float:
+    """The MI (nats) of the sample covariance of rows z (n, D), x the first ``dim_x`` columns."""
+    cov = np.cov(np.asarray(z, np.float64), rowvar=False)
+
+    def log_det(c: np.ndarray) -> float:
+        return float(np.linalg.slogdet(c)[1])
+
+    return 0.5 * (log_det(cov[:dim_x, :dim_x]) + log_det(cov[dim_x:, dim_x:]) - log_det(cov))
+
+
+def mienf_mi(x: Any, y: Any, options: FitOptions, *, seed: int, units: str, truth: float | None,
+             jitter_ties: bool, flow_settings: FlowSettings | None) -> MIResult:
+    """I(X;Y) of rows x (N, dx), y (N, dy) by MIENF flows and a Gaussian posterior on their latents, in
+    ``units``; ``options`` gives the posterior's chains and draws (method "mienf"). A 1-D side has no
+    flow (its normal scores are already Gaussian): with two, this is the Gaussian-copula MI."""
+    from bayesmi.flows import FlowSettings, flow_folds  # equinox and optax only when flows are used
+
+    start = time.perf_counter()
+    settings = flow_settings or FlowSettings()
+    xs, ys, info = prepare_xy(x, y, jitter_ties=jitter_ties, seed=seed)
+    folds = flow_folds(normal_scores(xs), normal_scores(ys), jax.random.key(seed), settings)
+    flow_seconds = time.perf_counter() - start
+    sets = [np.concatenate([u, v], axis=1).astype(np.float32) for u, v, _ in folds]
+    dim_x = xs.shape[1]
+    # One Gaussian: every conjugate Gibbs draw is an exact, independent posterior draw, so no warmup.
+    gaussian = FitOptions.resolve(options, method="gibbs", num_components=1, num_warmup=0, predictive_check=False)
+    with Progress(options.progress, "estimate_mi (mienf)") as progress:
+        batch = fit_mixtures(sets, gaussian, jax.random.key(seed), progress)
+        integral = integrate(mutual_information, (batch.params,), (dim_x,), gaussian, seed, "I(X;Y)", progress)
+    centres = np.array([sample_gaussian_mi(z, dim_x) - gaussian_mi_bias(len(z), dim_x, z.shape[1] - dim_x)
+                        for z in sets])
+    shifts = integral.values.mean(axis=(1, 2)) - centres
+    # MI ≥ 0: a re-centred draw below 0 (independence within the bias) counts as 0.
+    values = np.maximum(np.mean(integral.values - shifts[:, None, None], axis=0), 0.0)
+    names = [f"x{i}" for i in range(dim_x)] + [f"y{i}" for i in range(ys.shape[1])]
+    records = [record for _, _, record in folds]
+    result = quantity_result(
+        variable="mi", long_name="I(X;Y)", values=values, integral=integral, batch=batch,
+        parts={f"fold{i}_": (i, names) for i in range(len(sets))},
+        observed={f"fold{i}_latents": (z, [f"fold{i}_obs", "dim"]) for i, z in enumerate(sets)},
+        options=FitOptions.resolve(gaussian, method="mienf"), units=units, truth=truth,
+        diagnostics={**{k: info[k] for k in ("n", "dim_x", "dim_y", "jittered_columns")}, "route": "mienf",
+                     "rows": settings.rows, "folds": records, "flow_mi": float(np.mean([r["mi"] for r in records])),
+                     "bias_correction": shifts.tolist(), "fold_means": centres.tolist()},
+        coords={f"fold{i}_obs": np.arange(len(z)) for i, z in enumerate(sets)},
+    )
+    result.diagnostics["timings"] = {**result.diagnostics["timings"], "flows": flow_seconds}
+    return result
