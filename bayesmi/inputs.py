@@ -53,6 +53,8 @@ __all__ = [
     "prepare_variables",
     "normal_scores",
     "normality_p_values",
+    "score_columns",
+    "NORMALITY_LEVEL",
     "TIES_DISTINCT_FRACTION",
     "TIES_MODE_FRACTION",
     "MIN_EIGENVALUE",
@@ -739,3 +741,25 @@ def normality_p_values(a: np.ndarray) -> np.ndarray:
         term2 = np.sign(denom) * np.cbrt((1 - 2.0 / big_a) / np.abs(denom))
     z_kurt = (1 - 2 / (9.0 * big_a) - term2) / np.sqrt(2 / (9.0 * big_a))
     return np.exp(-0.5 * (z_skew**2 + z_kurt**2))
+
+
+#: ``score_columns(..., "auto")`` gives a column normal scores when D'Agostino and Pearson's test of
+#: skewness and kurtosis rejects a normal margin at this level (a Gaussian column is scored with this
+#: probability).
+NORMALITY_LEVEL = 1e-3
+
+
+def score_columns(a: np.ndarray, transform: str, tested: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Rows a (N, D) with normal scores in the columns ``transform`` picks, and which those are (D,) bool:
+    "none" no column, "normal_scores" (or "flow") every column, "auto" the columns whose margin in
+    ``tested`` (N, D), default ``a``, the normality test rejects at :data:`NORMALITY_LEVEL`. I(X;Y) is
+    invariant to these maps of x or y."""
+    if transform == "none":
+        scored = np.zeros(a.shape[1], bool)
+    elif transform in ("normal_scores", "flow"):
+        scored = np.ones(a.shape[1], bool)
+    else:
+        scored = normality_p_values(a if tested is None else tested) < NORMALITY_LEVEL
+    out = np.array(a, copy=True)
+    out[:, scored] = normal_scores(a[:, scored])
+    return out, scored

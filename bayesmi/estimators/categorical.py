@@ -33,7 +33,7 @@ import numpy as np
 
 from bayesmi.estimators.posterior import quantity_result
 from bayesmi.fitting import fit_mixtures, integrate, row_log_likelihoods, store_pointwise
-from bayesmi.inputs import check_aligned, encode_labels, prepare_variables
+from bayesmi.inputs import check_aligned, encode_labels, prepare_variables, score_columns
 from bayesmi.mixture import GMMParams, categorical_mutual_information, pointwise_categorical_mutual_information
 from bayesmi.options import FitOptions
 from bayesmi.results import MIResult
@@ -121,6 +121,7 @@ def categorical_mi(
     pointwise_log_likelihood: bool | str = "auto",
     jitter_ties: bool = True,
     seed: int = 0,
+    transform: str = "auto",
 ) -> MIResult:
     """Posterior of I(X;Y) for continuous x (N,) / (N, d) and class labels y (N,) of any hashable type.
 
@@ -128,15 +129,24 @@ def categorical_mi(
     The result's ``idata.posterior`` holds "mi", "class_probs" (class) and each class's mixture as
     ``class{i}_weights``, ``class{i}_means``, ``class{i}_cov``; the coordinate "class" and
     ``diagnostics["classes"]`` give the label of class i; ``n_components`` and ``selection`` are
-    keyed "class{i}". ``idata.observed_data`` holds the standardised x and the class codes y, and
-    ``idata.log_likelihood["xy"]`` log p(x_i, y_i) per draw.
+    keyed "class{i}". ``idata.observed_data`` holds the standardised x (normal scores in the columns
+    ``transform`` picks, :func:`bayesmi.inputs.score_columns`, listed in
+    ``diagnostics["normal_scored_columns"]``; "auto" tests normality within classes; "flow" is for the
+    joint route only) and the class codes y, and ``idata.log_likelihood["xy"]`` log p(x_i, y_i) per draw.
     """
     if not (np.isfinite(class_concentration) and class_concentration > 0):
         raise ValueError(f"class_concentration must be a finite number > 0, got {class_concentration!r}")
     check_aligned({"x": x, "y": labels})
+    if transform == "flow":
+        raise ValueError("transform='flow' learns maps of a joint (x, y); with class labels use 'auto', "
+                         "'normal_scores' or 'none'")
     (xs,), _, jittered = prepare_variables({"x": x}, jitter_ties=jitter_ties, seed=seed)
-    xs = xs.astype(np.float32)
     codes, classes = class_codes(labels, xs.shape[0])
+    # "auto" tests the margins of x within classes (deviations from the class means): class-conditional
+    # Gaussians are what the mixtures fit best, however non-normal their pooled margin.
+    means = np.stack([xs[codes == c].mean(0) for c in range(classes.size)])
+    xs, scored = score_columns(xs, transform, tested=xs - means[codes])
+    xs = xs.astype(np.float32)
     counts = np.bincount(codes, minlength=classes.size)
     rows = [np.flatnonzero(codes == c) for c in range(classes.size)]
     names = [f"x{i}" for i in range(xs.shape[1])]
@@ -160,7 +170,8 @@ def categorical_mi(
         log_lik = {"xy": log_xy}
     diagnostics = {"n": xs.shape[0], "dim_x": xs.shape[1], "dim_y": 1, "y_type": "categorical",
                    "classes": list(classes.tolist()), "class_counts": counts,
-                   "class_concentration": class_concentration, "jittered_columns": jittered}
+                   "class_concentration": class_concentration, "jittered_columns": jittered,
+                   "normal_scored_columns": [name for name, on in zip(names, scored) if on], "transform": transform}
     return quantity_result(
         variable="mi", long_name="I(X;Y)", values=values, integral=integral, batch=batch,
         parts={f"class{c}_": (c, names) for c in range(classes.size)},

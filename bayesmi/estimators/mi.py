@@ -33,7 +33,7 @@ from bayesmi.estimators.ksg import ksg_mi
 from bayesmi.estimators.mienf import mienf_mi
 from bayesmi.estimators.posterior import quantity_result
 from bayesmi.fitting import fit_mixtures, integrate, row_log_likelihoods, store_pointwise
-from bayesmi.inputs import discrete_levels, normal_scores, normality_p_values, prepare_xy
+from bayesmi.inputs import discrete_levels, prepare_xy, score_columns
 from bayesmi.mixture import GMMParams, mutual_information, pointwise_mutual_information
 from bayesmi.options import FitOptions
 from bayesmi.results import MIResult, MisfitWarning
@@ -56,12 +56,9 @@ class DiscreteDataWarning(UserWarning):
 Y_TYPES = ("auto", "continuous", "categorical")
 #: Per-column maps before the joint mixture fit (I(X;Y) is invariant to them): "none"; "normal_scores"
 #: (every column to the normal quantiles of its ranks); "auto" (only the columns whose margin a
-#: normality test rejects at :data:`NORMALITY_LEVEL`); "flow" (normal scores, then MIENF flows
+#: normality test rejects at :data:`~bayesmi.inputs.NORMALITY_LEVEL`); "flow" (normal scores, then MIENF flows
 #: trained on half of the rows, the mixture fitted to the other half's latents).
 TRANSFORMS = ("auto", "none", "normal_scores", "flow")
-#: "auto" gives a column normal scores when D'Agostino and Pearson's test of skewness and kurtosis
-#: rejects a normal margin at this level (a Gaussian column is scored with this probability).
-NORMALITY_LEVEL = 1e-3
 
 _pmi_per_draw = jax.jit(jax.vmap(pointwise_mutual_information, in_axes=(0, None, None)), static_argnums=1)
 
@@ -124,10 +121,11 @@ def estimate_mi(
     truth : the known MI in nats, if any (toy data); shown by ``summary`` and ``plot``.
     seed : every random step (jitter, EM starts, sampler, QMC points) derives from it.
     jitter_ties : dequantise heavily tied columns (with a TiesWarning) instead of raising.
-    transform : per-column maps before the joint mixture fit, which leave I(X;Y) unchanged:
-        "auto" (default) gives the normal scores Φ⁻¹((rank − ½)/N) to the columns whose margin a
-        normality test rejects (p < :data:`NORMALITY_LEVEL`): heavy tails, skewed or bounded
-        margins then no longer cost mixture components; "normal_scores" maps every column;
+    transform : per-column maps before the mixture fit, which leave I(X;Y) unchanged (of x and y on
+        the joint route, of x with class labels): "auto" (default) gives the normal scores
+        Φ⁻¹((rank − ½)/N) to the columns whose margin a normality test rejects
+        (p < :data:`~bayesmi.inputs.NORMALITY_LEVEL`): heavy tails, skewed or bounded margins then no
+        longer cost mixture components; "normal_scores" maps every column;
         "none" keeps the standardised values (ranks resolve dependence only to ~1/N, so strongly
         dependent Gaussian columns, e.g. 10 nats, keep their values under "auto"). The columns
         mapped are listed in ``result.diagnostics["normal_scored_columns"]``. "flow": normal
@@ -156,9 +154,11 @@ def estimate_mi(
     to_units(1.0, units)  # validates units early
     if y_type not in Y_TYPES:
         raise ValueError(f"y_type must be one of {Y_TYPES}, got {y_type!r}")
+    if transform not in TRANSFORMS:
+        raise ValueError(f"transform must be one of {TRANSFORMS}, got {transform!r}")
     categorical = partial(categorical_mi, options=options, class_concentration=class_concentration, units=units,
                           truth=truth, pointwise_log_likelihood=pointwise_log_likelihood, jitter_ties=jitter_ties,
-                          seed=seed)
+                          seed=seed, transform=transform)
     if options.method in ("ksg", "mienf"):
         if y_type == "categorical" or (y_type == "auto" and (discrete_levels(x), discrete_levels(y)) != (None, None)):
             raise ValueError(f"method={options.method!r} estimates I(X;Y) of continuous x and y; for class labels or "
@@ -174,15 +174,12 @@ def estimate_mi(
     if y_type == "auto" and (levels := (discrete_levels(x), discrete_levels(y))) != (None, None):
         return _discrete_route(x, y, levels, categorical, seed, units, truth)
 
-    if transform not in TRANSFORMS:
-        raise ValueError(f"transform must be one of {TRANSFORMS}, got {transform!r}")
     xs, ys, info = prepare_xy(x, y, jitter_ties=jitter_ties, seed=seed)
     if transform == "flow" and max(xs.shape[1], ys.shape[1]) < 2:
         raise ValueError("transform='flow' learns maps of 2 or more dimensions; for a 1-D x and y, "
                          "transform='normal_scores' is the best invertible map of each side")
-    scored = _columns_to_score(np.concatenate([xs, ys], axis=1), transform)
-    xs[:, scored[: xs.shape[1]]] = normal_scores(xs[:, scored[: xs.shape[1]]])
-    ys[:, scored[xs.shape[1]:]] = normal_scores(ys[:, scored[xs.shape[1]:]])
+    (xs, scored_x), (ys, scored_y) = score_columns(xs, transform), score_columns(ys, transform)
+    scored = np.concatenate([scored_x, scored_y])
     flow_record = None
     if transform == "flow":
         xs, ys, flow_record = _flow_latents(xs, ys, seed, flow_settings)
@@ -224,15 +221,6 @@ def estimate_mi(
         coords={"obs": np.arange(z.shape[0])}, log_likelihood=log_lik, model=JointMixtureModel(params, z, dim_x),
         check=check,
     )
-
-
-def _columns_to_score(z: np.ndarray, transform: str) -> np.ndarray:
-    """Which columns of the standardised rows z (N, D) get normal scores under ``transform``: (D,) bool."""
-    if transform == "none":
-        return np.zeros(z.shape[1], bool)
-    if transform in ("normal_scores", "flow"):
-        return np.ones(z.shape[1], bool)
-    return normality_p_values(z) < NORMALITY_LEVEL
 
 
 def _flow_latents(xs: np.ndarray, ys: np.ndarray, seed: int, settings: Any
