@@ -323,6 +323,8 @@ def test_mienf_posterior_covers_gaussian_truth_from_both_folds() -> None:
     np.testing.assert_allclose(result.diagnostics["bias_correction"], 2 * gaussian_mi_bias(300, 3, 3), atol=0.03)
     with pytest.raises(ValueError, match="continuous x and y"):
         bayesmi.estimate_mi(x, (y[:, 0] > 0).astype(int), method="mienf", **_QUICK)
+    with pytest.raises(ValueError, match="does not apply"):
+        bayesmi.estimate_mi(x, y, method="mienf", transform="none", **_QUICK)
 
 
 def test_gaussian_mi_bias_is_the_sample_covariance_bias() -> None:

@@ -148,7 +148,8 @@ def estimate_mi(
     ``check_passed`` is False, and a MisfitWarning is issued, when the mixture does not reproduce
     the dependence in the data. ``method="ksg"`` returns the KSG estimate with half-sample replicates;
     ``method="mienf"`` (:mod:`bayesmi.estimators.mienf`) the posterior of a Gaussian on cross-fitted
-    MIENF latents (normal scores and flows, ``flow_settings``; ``transform`` does not apply).
+    MIENF latents (normal scores and flows, ``flow_settings``; a ``transform`` other than "auto" or
+    "flow" is refused).
     """
     options = FitOptions.resolve(options, **fit_options)
     to_units(1.0, units)  # validates units early
@@ -165,6 +166,9 @@ def estimate_mi(
                              "discrete values use a mixture method (y_type='categorical') or bayesmi.discrete")
         if options.method == "ksg":
             return ksg_mi(x, y, options, seed=seed, units=units, truth=truth, jitter_ties=jitter_ties)
+        if transform not in ("auto", "flow"):
+            raise ValueError(f"method='mienf' always maps the columns to normal scores and then through its flows; "
+                             f"transform={transform!r} does not apply (leave it at 'auto')")
         return mienf_mi(x, y, options, seed=seed, units=units, truth=truth, jitter_ties=jitter_ties,
                         flow_settings=flow_settings)
     if y_type == "categorical":
