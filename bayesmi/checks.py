@@ -25,9 +25,10 @@ import numpy as np
 from bayesmi.inputs import normal_scores
 from bayesmi.ksg import DEFAULT_NEIGHBOURS, ksg_mutual_information
 from bayesmi.mixture import GMMParams
-from bayesmi.results import PredictiveCheck
+from bayesmi.results import MisfitWarning, PredictiveCheck
+from bayesmi.util import find_stack_level
 
-__all__ = ["predictive_check", "check_rows", "CHECK_LEVEL", "CHECK_ROWS", "CHECK_REPLICATES", "CHECK_MAX_DIM"]
+__all__ = ["predictive_check", "check_rows", "CHECK_LEVEL", "CHECK_ROWS", "CHECK_REPLICATES", "CHECK_MAX_DIM", "warn_if_misfit"]
 
 #: The check fails below this two-sided p-value.
 CHECK_LEVEL = 0.01
@@ -109,3 +110,17 @@ def predictive_check(
     return PredictiveCheck(statistic=f"KSG I(X;Y) of normal scores, k = {k}", observed=observed, replicated=replicated,
                            z_score=float(z_score), p_value=p_value, level=level, num_rows=n,
                            seconds=time.perf_counter() - start)
+
+
+def warn_if_misfit(check: PredictiveCheck | None) -> None:
+    """Issue the MisfitWarning of a failed check (nothing for None or a passed one)."""
+    if check is None or check.passed:
+        return
+    import warnings
+
+    warnings.warn(
+        f"the fitted mixture does not reproduce the dependence in the data: a KSG estimate of I(X;Y) on the "
+        f"data is {check.observed:.3g} nats, on data simulated from the posterior {check.replicated.mean():.3g} "
+        f"± {check.replicated.std(ddof=1):.3g} (p = {check.p_value:.2g}). The posterior assumes the mixture is "
+        "right, so its interval may miss the truth; result.check_passed is False. Compare with "
+        "estimate_mi(x, y, method='ksg').", MisfitWarning, stacklevel=find_stack_level())

@@ -361,3 +361,14 @@ def test_mienf_talk_test_25_nats_in_50_dimensions(mapped: str) -> None:
     result = bayesmi.estimate_mi(x, y, method="mienf", truth=toy.mi, progress=False)
     assert toy.mi == pytest.approx(25.0)
     assert abs(result.mean - toy.mi) < 3 * result.sd, repr(result)
+
+
+def test_mienf_flags_latents_its_gaussian_cannot_fit() -> None:
+    """A 2 + 2-D Student-t (2 dof, 0.19 nats, mostly in the joint tails): the flows do not learn it, the
+    Gaussian on their latents sees almost no dependence, and the predictive check must say so."""
+    toy = toys.SUITE["student_2x2_dof2"]
+    x, y = toy.sample(1000, 100)
+    with pytest.warns(bayesmi.MisfitWarning, match="does not reproduce the dependence"):
+        result = bayesmi.estimate_mi(x, y, method="mienf", flow_settings=FlowSettings(layers=2, knots=4, width=8,
+                                     steps=100), truth=toy.mi, progress=False)
+    assert result.check_passed is False and result.interval(0.95)[1] < toy.mi  # the miss it flags

@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bayesmi.checks import CHECK_MAX_DIM, predictive_check
+from bayesmi.checks import CHECK_MAX_DIM, predictive_check, warn_if_misfit
 from bayesmi.estimators import discrete
 from bayesmi.estimators.categorical import DEFAULT_CLASS_CONCENTRATION, categorical_mi
 from bayesmi.estimators.ksg import ksg_mi
@@ -36,7 +36,7 @@ from bayesmi.fitting import fit_mixtures, integrate, row_log_likelihoods, store_
 from bayesmi.inputs import discrete_levels, prepare_xy, score_columns
 from bayesmi.mixture import GMMParams, mutual_information, pointwise_mutual_information
 from bayesmi.options import FitOptions
-from bayesmi.results import MIResult, MisfitWarning
+from bayesmi.results import MIResult
 from bayesmi.util import Progress, find_stack_level, map_chunked, to_units
 
 __all__ = ["estimate_mi", "JointMixtureModel", "Y_TYPES", "DimensionBiasWarning", "DiscreteDataWarning"]
@@ -205,13 +205,7 @@ def estimate_mi(
             "reduce it.", DimensionBiasWarning, stacklevel=find_stack_level())
     check = (predictive_check(params, z, dim_x, seed) if options.predictive_check and z.shape[1] <= CHECK_MAX_DIM
              else None)
-    if check is not None and not check.passed:
-        warnings.warn(
-            f"the fitted mixture does not reproduce the dependence in the data: a KSG estimate of I(X;Y) on the "
-            f"data is {check.observed:.3g} nats, on data simulated from the posterior {check.replicated.mean():.3g} "
-            f"± {check.replicated.std(ddof=1):.3g} (p = {check.p_value:.2g}). The posterior assumes the mixture is "
-            "right, so its interval may miss the truth; result.check_passed is False. Compare with "
-            "estimate_mi(x, y, method='ksg').", MisfitWarning, stacklevel=find_stack_level())
+    warn_if_misfit(check)
     log_lik = None
     if store_pointwise(pointwise_log_likelihood, type(batch.info).DRAWS, values.size * z.shape[0]):
         log_lik = {"z": row_log_likelihoods(params, z)}
