@@ -1,11 +1,12 @@
 """Shared settings: a non-interactive plotting backend for every test, JAX's compiled programs
-freed after each test file, the persistent compilation cache (which the command line turns on) kept
-in a temporary directory, and a counter of XLA compilations.
+freed between test files when they hold many memory maps, the persistent compilation cache (which
+the command line turns on) kept in a temporary directory, and a counter of XLA compilations.
 
-Every compiled XLA program keeps ~1000 memory maps of machine code until its cache is cleared, and
-a process aborts at the kernel's map limit (65 530 here); a test worker runs many files that each
-compile programs for their own data shapes, so it frees them between files (as the coverage-study
-runner does between replicates).
+Compiled XLA programs keep memory maps of machine code until JAX's caches are cleared (a first
+``estimate_mi`` adds ~1700), and a process aborts at the kernel's map limit (65 530 here); a test
+worker runs many files that each compile programs for their own data shapes, so it frees them after
+a file that leaves more than :data:`MAX_MEMORY_MAPS` (as the coverage-study runner does between
+replicates). Below that the programs stay: later files reuse those of the same shapes.
 """
 
 import contextlib
@@ -45,8 +46,31 @@ def count_compilations():
     return compilations
 
 
+#: Memory maps above which a worker frees its compiled programs after a test file: less than half
+#: the kernel's limit, leaving room for the largest file's programs.
+MAX_MEMORY_MAPS = 25_000
+
+
+def _memory_maps() -> int:
+    try:
+        with open("/proc/self/maps") as maps:
+            return sum(1 for _ in maps)
+    except OSError:  # not Linux: free after every file
+        return MAX_MEMORY_MAPS + 1
+
+
 @pytest.fixture(autouse=True, scope="module")
 def _free_compiled_programs():
     yield
-    if "jax" in sys.modules:
+    if "jax" in sys.modules and _memory_maps() > MAX_MEMORY_MAPS:
         sys.modules["jax"].clear_caches()
+
+
+#: Test files that take minutes on one worker; they are collected first so that, with
+#: ``--dist loadfile``, the other worker takes the many short files meanwhile instead of one worker
+#: starting them last and running alone.
+LONG_FILES = ("test_notebooks.py",)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.path.name not in LONG_FILES)  # stable: order within files kept

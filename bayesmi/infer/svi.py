@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache, partial
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
@@ -107,37 +108,69 @@ def _schedule(n_rows: int, num_steps: int) -> _Schedule:
     return _Schedule(SUBSAMPLE_SIZE, LEARNING_RATE * math.sqrt(1e4 / n_rows), 1.0 / math.sqrt(n_rows), num_steps)
 
 
-@lru_cache(maxsize=16)
-def _cached_svi(n_components: int, dim: int, prior: GMMPrior, chunk: int, schedule: _Schedule):
-    """SVI objects and a compiled ``chunk``-step update for one configuration.
-
-    The guide's starting point is read from the returned ``init_values`` dict when ``svi.init``
-    runs, so each call fills it with its own MAP fit first. ``advance(state, z, mask, key)`` takes
-    the padded rows z (N, D) and their mask (N,); with a subsample it draws the rows of each step
-    from the first ``mask.sum()`` rows.
-    """
+def _svi(n_components: int, dim: int, prior: GMMPrior, schedule: _Schedule,
+         start: dict[str, jax.Array] | None = None) -> tuple[SVI, AutoMultivariateNormal]:
+    """The SVI objects of one configuration, the guide centred at the sites ``start`` (None: wherever
+    NumPyro's default initialisation puts it; only the guide's structure is used then). Built afresh
+    inside every compiled function below, so no object outlives the trace that set it up."""
     model = partial(gmm_model, n_components=n_components, prior=prior)
-    init_values: dict[str, jax.Array] = {}
-    guide = AutoMultivariateNormal(model, init_loc_fn=init_to_value(values=init_values),
+    guide = AutoMultivariateNormal(model, init_loc_fn=init_to_value(values=start or {}),
                                    init_scale=schedule.init_scale)
     rate = schedule.learning_rate
     if schedule.subsample is not None:
         decay = FINAL_RATE_FRACTION ** (1.0 / schedule.num_steps)
         rate = lambda i: schedule.learning_rate * decay**i
-    svi = SVI(model, guide, numpyro.optim.ClippedAdam(step_size=rate, clip_norm=10.0), Trace_ELBO())
+    return SVI(model, guide, numpyro.optim.ClippedAdam(step_size=rate, clip_norm=10.0), Trace_ELBO()), guide
 
-    def step(state, z, mask, key):
-        if schedule.subsample is None:
-            return svi.update(state, z, mask=mask)
-        n_rows = mask.sum()
-        rows = jax.random.randint(key, (schedule.subsample,), 0, n_rows.astype(jnp.int32))
-        return svi.update(state, z[rows], mask=jnp.full(schedule.subsample, n_rows / schedule.subsample))
+
+@lru_cache(maxsize=16)
+def _compiled_svi(n_components: int, dim: int, prior: GMMPrior, chunk: int, schedule: _Schedule,
+                  sample_shape: tuple[int, int]) -> tuple[Callable, Callable, Callable]:
+    """Compiled programs of one configuration (K, D, prior, steps per chunk, schedule, draws):
+
+    - ``init(key, z, mask, start)``: the SVI state with the guide centred at the sites ``start``, and
+      the loss there (not finite when the model's log density is not finite at ``start``);
+    - ``advance(state, z, mask, key)``: ``chunk`` optimisation steps, returning the state and losses;
+      with a subsample, each step draws its rows from the first ``mask.sum()`` rows;
+    - ``draw(key, state, z, mask)``: guide draws of the sites, leading axes ``sample_shape``.
+
+    The data enter padded (z (N, D)) with a row mask (N,), so data sets of one row bucket share them.
+    Run eagerly, NumPyro's initialisation alone dispatched ~450 single operations, each compiled on
+    first use (8 s of a first fit).
+    """
+    objects = partial(_svi, n_components, dim, prior, schedule)
+
+    @jax.jit
+    def init(key, z, mask, start):
+        svi, _ = objects(start)
+        state = svi.init(key, z, mask=mask)
+        return state, svi.evaluate(state, z, mask=mask)
+
+    def prepared(key, z, mask):
+        """SVI objects whose guide and transforms are set up (``svi.init`` traced; its values are unused)."""
+        svi, guide = objects()
+        svi.init(key, z, mask=mask)
+        return svi, guide
 
     @jax.jit
     def advance(state, z, mask, key):
-        return jax.lax.scan(lambda st, k: step(st, z, mask, k), state, jax.random.split(key, chunk))
+        svi, _ = prepared(key, z, mask)
 
-    return svi, guide, init_values, advance
+        def step(st, k):
+            if schedule.subsample is None:
+                return svi.update(st, z, mask=mask)
+            n_rows = mask.sum()
+            rows = jax.random.randint(k, (schedule.subsample,), 0, n_rows.astype(jnp.int32))
+            return svi.update(st, z[rows], mask=jnp.full(schedule.subsample, n_rows / schedule.subsample))
+
+        return jax.lax.scan(step, state, jax.random.split(key, chunk))
+
+    @jax.jit
+    def draw(key, state, z, mask):
+        svi, guide = prepared(key, z, mask)
+        return guide.sample_posterior(key, svi.get_params(state), sample_shape=sample_shape)
+
+    return init, advance, draw
 
 
 def _fit_one(z: jax.Array, mask: jax.Array, init: GMMParams, key: jax.Array, options: FitOptions,
@@ -148,25 +181,22 @@ def _fit_one(z: jax.Array, mask: jax.Array, init: GMMParams, key: jax.Array, opt
     n_chunks = min(PROGRESS_UPDATES, options.num_steps)
     chunk = -(-options.num_steps // n_chunks)
     schedule = _schedule(int(mask.sum()), chunk * n_chunks)
-    svi, guide, init_values, advance = _cached_svi(init.weights.shape[-1], z.shape[1], prior, chunk, schedule)
-    init_values.clear()
-    init_values.update(model_sites(init))
-    try:
-        state = svi.init(key_fit, z, mask=mask)
-    except RuntimeError as exc:  # NumPyro: "Cannot find valid initial parameters"
+    start_state, advance, draw = _compiled_svi(init.weights.shape[-1], z.shape[1], prior, chunk, schedule,
+                                               (options.num_chains, options.num_samples))
+    state, start_loss = start_state(key_fit, z, mask, model_sites(init))
+    if not np.isfinite(start_loss):
         raise ValueError(
             "SVI could not start: the model's log density is not finite at the MAP fit of these data, which "
             "happens when the joint sample is (numerically) degenerate, e.g. y an exact or nearly exact function "
             "of x, where I(X;Y) is infinite or beyond what the sample resolves. Check the data, or use "
-            f"method='gibbs'. (NumPyro: {str(exc).splitlines()[0]})") from None
+            "method='gibbs'.")
     chunks = []
     for chunk_key in jax.random.split(key_rows, n_chunks):
         state, chunk_losses = advance(state, z, mask, chunk_key)
         chunks.append(np.asarray(chunk_losses))
         progress.update()
-    sample_shape = (options.num_chains, options.num_samples)
-    draws = guide.sample_posterior(key_draw, svi.get_params(state), sample_shape=sample_shape)
-    return sites_to_params({name: jnp.asarray(draws[name]) for name in SITES}), np.concatenate(chunks)
+    draws = draw(key_draw, state, z, mask)
+    return sites_to_params({name: draws[name] for name in SITES}), np.concatenate(chunks)
 
 
 def sample(
