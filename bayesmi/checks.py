@@ -9,10 +9,21 @@ real and on replicated data of the same size and dimension, so the bias cancels 
 comparison; what remains is a dependence in the data that the mixture does not reproduce
 (curved relations a few Gaussians flatten, heavy tails they mistake for clusters).
 
-The KSG statistic is a mean of N local terms and close to normal over replicates, so the
-p-value is two-sided from the replicates' mean and sd (an empirical rank p-value could not go
-below 1/S with S replicates). Posterior predictive p-values are conservative under a correct
-model (the data helped fit the draws), so a failure at :data:`CHECK_LEVEL` is strong evidence.
+Two kinds of discrepancy are compared: the joint estimate I(X;Y), and, for a multivariate pair,
+the estimate I(X_i;Y_j) of every pair of one x and one y column (at most :data:`CHECK_MAX_PAIRS`).
+The joint estimate sees dependence spread over many coordinates; a pair sees what the joint
+estimate blurs in several dimensions. Measured at N = 1000 (three data sets each): on a 3+3-D
+Student-t (3 dof), whose dependence in the joint tails a few Gaussians underestimate, the most
+discrepant pair gave |z| = 4.7 to 5.2 where the joint estimate gave 2.4 to 3.7 (one miss at
+p = 0.015, unflagged by the joint estimate alone); on Gaussian-copula tasks (3+3 and 5+5-D, with
+monotone maps) no pair went beyond |z| = 2.5.
+
+Each KSG statistic is a mean of N local terms and close to normal over replicates, so its p-value is
+two-sided from the replicates' mean and sd (an empirical rank p-value could not go below 1/S with
+S replicates). With m statistics the check's p-value is m times the smallest (Bonferroni), so the
+chance of a false alarm stays below the level whatever the statistics' correlation. Posterior
+predictive p-values are conservative under a correct model (the data helped fit the draws), so a
+failure at :data:`CHECK_LEVEL` is strong evidence.
 """
 
 from __future__ import annotations
@@ -28,7 +39,8 @@ from bayesmi.mixture import GMMParams
 from bayesmi.results import MisfitWarning, PredictiveCheck
 from bayesmi.util import find_stack_level
 
-__all__ = ["predictive_check", "check_rows", "CHECK_LEVEL", "CHECK_ROWS", "CHECK_REPLICATES", "CHECK_MAX_DIM", "warn_if_misfit"]
+__all__ = ["predictive_check", "check_rows", "CHECK_LEVEL", "CHECK_ROWS", "CHECK_REPLICATES", "CHECK_MAX_DIM",
+           "CHECK_MAX_PAIRS", "warn_if_misfit"]
 
 #: The check fails below this two-sided p-value.
 CHECK_LEVEL = 0.01
@@ -45,6 +57,9 @@ CHECK_REPLICATES = 20
 #: 11 s for 16) and tells less. From 7 dimensions on the rows shrink as (6 / D)² to keep the cost
 #: near that of 6 dimensions.
 CHECK_MAX_DIM = 16
+#: Column pairs (x_i, y_j) checked one by one when d_x·d_y is at most this (5 × 5); each costs a 2-D
+#: KSG estimate per data set (~0.02 s at 2500 rows). Beyond it the joint estimate alone is used.
+CHECK_MAX_PAIRS = 25
 
 
 def check_rows(n_rows: int, dim: int, num_rows: int = CHECK_ROWS) -> int:
@@ -66,13 +81,15 @@ def _simulate(params: GMMParams, rng: np.random.Generator, n: int) -> np.ndarray
     return out
 
 
-def _statistic(rows: np.ndarray, dim_x: int, k: int) -> float:
-    """The discrepancy: KSG of the rows' normal scores (per-column ranks mapped to normal quantiles),
-    nats. MI is invariant to the scores' monotone maps, and KSG is far less biased on them when
-    margins are heavy-tailed (measured at N = 1000 on a 1-D Student-t with 1 dof: 0.23 nats vs 0.10
-    on standardised values; truth 0.22)."""
+def _statistics(rows: np.ndarray, dim_x: int, k: int, pairs: list[tuple[int, int]]) -> np.ndarray:
+    """The discrepancies on the rows' normal scores (per-column ranks mapped to normal quantiles), nats:
+    KSG I(X;Y), then KSG I(X_i;Y_j) for each pair (i, j) of ``pairs``. MI is invariant to the scores'
+    monotone maps, and KSG is far less biased on them when margins are heavy-tailed (measured at
+    N = 1000 on a 1-D Student-t with 1 dof: 0.23 nats vs 0.10 on standardised values; truth 0.22)."""
     scores = normal_scores(rows)
-    return ksg_mutual_information(scores[:, :dim_x], scores[:, dim_x:], k)
+    x, y = scores[:, :dim_x], scores[:, dim_x:]
+    return np.array([ksg_mutual_information(x, y, k)]
+                    + [ksg_mutual_information(x[:, [i]], y[:, [j]], k) for i, j in pairs])
 
 
 def predictive_check(
@@ -89,27 +106,35 @@ def predictive_check(
     """Check that posterior draws ``params`` (leaves (chains, draws, K, ...)) reproduce the dependence
     of the rows ``z`` (N, D) they were fitted to, x being the first ``dim_x`` coordinates.
 
-    The KSG estimate (``k`` neighbours) on :func:`check_rows` random rows of ``z`` is compared
-    with its values on ``num_replicates`` simulated data sets of that size, each from one of
-    evenly spaced posterior draws; the check fails below the two-sided p-value ``level``.
+    The KSG estimates (``k`` neighbours; the joint one and those of the column pairs) on
+    :func:`check_rows` random rows of ``z`` are compared with their values on ``num_replicates``
+    simulated data sets of that size, each from one of evenly spaced posterior draws; the check fails
+    below the (Bonferroni) p-value ``level``.
     """
     start = time.perf_counter()
     n_total = z.shape[0]
     n = check_rows(n_total, z.shape[1], num_rows)
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.choice(n_total, n, replace=False)) if n < n_total else np.arange(n)
-    observed = _statistic(z[rows], dim_x, k)
+    dim_y = z.shape[1] - dim_x
+    pairs = ([(i, j) for i in range(dim_x) for j in range(dim_y)]
+             if 1 < dim_x * dim_y <= CHECK_MAX_PAIRS else [])
+    names = ["I(X;Y)"] + [f"I(x{i};y{j})" for i, j in pairs]
+    observed = _statistics(z[rows], dim_x, k, pairs)
     flat = GMMParams(*(np.asarray(a).reshape((-1,) + a.shape[2:]) for a in params))
     n_draws = flat.weights.shape[0]
     chosen = np.unique(np.linspace(0, n_draws - 1, min(num_replicates, n_draws)).round().astype(int))
     simulated = _simulate(GMMParams(*(a[chosen] for a in flat)), rng, n)
-    replicated = np.array([_statistic(s, dim_x, k) for s in simulated])
-    gap, spread = observed - replicated.mean(), replicated.std(ddof=1)
-    z_score = gap / spread if spread > 0 else (0.0 if gap == 0 else math.copysign(math.inf, gap))
-    p_value = math.erfc(abs(z_score) / math.sqrt(2.0))
-    return PredictiveCheck(statistic=f"KSG I(X;Y) of normal scores, k = {k}", observed=observed, replicated=replicated,
-                           z_score=float(z_score), p_value=p_value, level=level, num_rows=n,
-                           seconds=time.perf_counter() - start)
+    replicated = np.array([_statistics(s, dim_x, k, pairs) for s in simulated])  # (S, statistics)
+    gap, spread = observed - replicated.mean(0), replicated.std(0, ddof=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z_scores = np.where(spread > 0, gap / spread, np.where(gap == 0, 0.0, np.copysign(np.inf, gap)))
+    worst = int(np.argmax(np.abs(z_scores)))
+    p_value = min(1.0, len(names) * math.erfc(abs(z_scores[worst]) / math.sqrt(2.0)))
+    return PredictiveCheck(statistic=f"KSG {names[worst]} of normal scores, k = {k}", observed=float(observed[worst]),
+                           replicated=replicated[:, worst], z_score=float(z_scores[worst]), p_value=p_value,
+                           level=level, num_rows=n, seconds=time.perf_counter() - start,
+                           z_scores={name: float(v) for name, v in zip(names, z_scores)})
 
 
 def warn_if_misfit(check: PredictiveCheck | None) -> None:
@@ -119,8 +144,8 @@ def warn_if_misfit(check: PredictiveCheck | None) -> None:
     import warnings
 
     warnings.warn(
-        f"the fitted mixture does not reproduce the dependence in the data: a KSG estimate of I(X;Y) on the "
-        f"data is {check.observed:.3g} nats, on data simulated from the posterior {check.replicated.mean():.3g} "
+        f"the fitted mixture does not reproduce the dependence in the data: a KSG estimate of "
+        f"{check.statistic.split()[1]} on the data is {check.observed:.3g} nats, on data simulated from the posterior {check.replicated.mean():.3g} "
         f"± {check.replicated.std(ddof=1):.3g} (p = {check.p_value:.2g}). The posterior assumes the mixture is "
         "right, so its interval may miss the truth; result.check_passed is False. Compare with "
         "estimate_mi(x, y, method='ksg').", MisfitWarning, stacklevel=find_stack_level())

@@ -39,14 +39,17 @@ class MisfitWarning(UserWarning):
 class PredictiveCheck(NamedTuple):
     """A posterior predictive check of a fit (:func:`bayesmi.checks.predictive_check`).
 
-    statistic : the discrepancy, e.g. "KSG I(X;Y), k = 10".
+    statistic : the discrepancy, e.g. "KSG I(X;Y), k = 10"; with several (``z_scores``), the most
+        discrepant one, which the next three fields describe.
     observed : its value on (a subset of ``num_rows`` of) the data, in nats.
     replicated : its values on data sets simulated from posterior draws, (S,) nats.
     z_score : (observed − mean(replicated)) / sd(replicated).
-    p_value : two-sided, from the normal approximation of the replicated values.
+    p_value : two-sided, from the normal approximation of the replicated values; with m statistics,
+        m times the smallest of their p-values (Bonferroni; at most 1).
     level : the check fails when ``p_value`` < ``level``.
     num_rows : rows per data set.
     seconds : wall time of the check.
+    z_scores : the z-score of every statistic, by name.
     """
 
     statistic: str
@@ -57,6 +60,7 @@ class PredictiveCheck(NamedTuple):
     level: float
     num_rows: int
     seconds: float
+    z_scores: dict[str, float] = {}
 
     @property
     def passed(self) -> bool:
@@ -67,7 +71,8 @@ class PredictiveCheck(NamedTuple):
         verdict = "passed" if self.passed else "FAILED"
         return (f"PredictiveCheck({verdict}: {self.statistic} on {self.num_rows} rows = {self.observed:.4f} nats, "
                 f"replicates {np.mean(self.replicated):.4f} ± {np.std(self.replicated, ddof=1):.4f}, "
-                f"z = {self.z_score:.2f}, p = {self.p_value:.2g})")
+                f"z = {self.z_score:.2f}, p = {self.p_value:.2g}"
+                + (f", most discrepant of {len(self.z_scores)} statistics" if len(self.z_scores) > 1 else "") + ")")
 
 
 class PointwiseModel(Protocol):
