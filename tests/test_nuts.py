@@ -72,12 +72,13 @@ def test_a_new_data_set_of_the_same_shape_compiles_nothing(count_compilations):
     z2, mask2 = batch(pair(123, 4))
     init1, _ = em.fit(z1, mask1, 2, PRIOR, jax.random.key(0))
     init2, _ = em.fit(z2, mask2, 2, PRIOR, jax.random.key(0))
+    jax.clear_caches()  # another test file on this worker may have compiled this shape already
     with Progress(False, "test") as progress:
         with count_compilations() as first:
             nuts.sample(z1, mask1, init1, np.array([2]), PRIOR, jax.random.key(0), SMALL, progress)
         with count_compilations() as second:
             draws, _ = nuts.sample(z2, mask2, init2, np.array([2]), PRIOR, jax.random.key(5), SMALL, progress)
-    assert any("_advance" in name for name in first)  # N=123 is new to this process: the counter sees it
+    assert any("_advance" in name for name in first)  # the counter sees a compilation
     assert second == []
     assert np.all(np.isfinite(draws.means))
 
