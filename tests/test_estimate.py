@@ -56,7 +56,10 @@ def test_interval_covers_gaussian_truth(method):
     assert res.draws.shape == DRAW_SHAPES[method]
 
 
-@pytest.mark.parametrize("method", ["gibbs", "nuts", pytest.param("svi", marks=pytest.mark.slow), "bootstrap"])
+# NUTS and SVI on the heavy-tailed toy run on demand (`pytest -m slow`): each compiles its own programs for
+# one more data set (~20 s), and the Gibbs posterior they are checked against elsewhere covers here.
+@pytest.mark.parametrize("method", ["gibbs", pytest.param("nuts", marks=pytest.mark.slow),
+                                    pytest.param("svi", marks=pytest.mark.slow), "bootstrap"])
 def test_interval_covers_student_t_truth(method):
     """(SVI's run is in the slow set: ~27 s of compilation in the default run, and its Gaussian case,
     its spread and its contract are checked there.)"""

@@ -131,6 +131,7 @@ def test_no_dimension_bias_warning_for_a_scalar_pair(recwarn):
     assert result.diagnostics["dimension_bias"] == pytest.approx(1 / 300)
 
 
+@pytest.mark.slow  # a width study on 300k rows (15-30 s); run with `pytest -m slow`
 def test_minibatch_svi_on_300k_rows_has_the_exact_posterior_width():
     """Above FULL_BATCH_ROWS each SVI step sees 10⁴ rows weighted N/B. On a Gaussian pair the posterior
     sd of MI is ρ/√N to first order (the sd of the maximum-likelihood estimate); the minibatch
@@ -305,6 +306,7 @@ _DEVICES_SCRIPT = textwrap.dedent(f"""
 """)
 
 
+@pytest.mark.slow  # a second process with two forced CPU devices (~40 s); CI machines have one device
 def test_chains_spread_over_several_devices_give_the_numbers_of_one():
     """With two devices (forced on the CPU) the Gibbs and NUTS chains are split between them. Every
     Gibbs draw equals this one-device process's (each chain has its own key). NUTS trajectories are
