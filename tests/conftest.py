@@ -9,8 +9,10 @@ a file that leaves more than :data:`MAX_MEMORY_MAPS` (as the coverage-study runn
 replicates). Below that the programs stay: later files reuse those of the same shapes.
 """
 
+import atexit
 import contextlib
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -19,7 +21,9 @@ import matplotlib
 import pytest
 
 matplotlib.use("Agg")
-os.environ.setdefault("BAYESMI_CACHE_DIR", tempfile.mkdtemp(prefix="bayesmi-test-cache-"))
+if "BAYESMI_CACHE_DIR" not in os.environ:  # removed when the process ends (it held a few GB per run)
+    os.environ["BAYESMI_CACHE_DIR"] = tempfile.mkdtemp(prefix="bayesmi-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["BAYESMI_CACHE_DIR"], ignore_errors=True)
 
 
 @contextlib.contextmanager
