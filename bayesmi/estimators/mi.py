@@ -29,8 +29,8 @@ import numpy as np
 from bayesmi.checks import CHECK_MAX_DIM, predictive_check, warn_if_misfit
 from bayesmi.estimators import discrete
 from bayesmi.estimators.categorical import DEFAULT_CLASS_CONCENTRATION, categorical_mi
-from bayesmi.estimators.ksg import ksg_mi
 from bayesmi.estimators.gaussian_bias import recentred_draws
+from bayesmi.estimators.ksg import ksg_mi
 from bayesmi.estimators.mienf import mienf_mi
 from bayesmi.estimators.posterior import quantity_result
 from bayesmi.fitting import fit_mixtures, integrate, row_log_likelihoods, store_pointwise

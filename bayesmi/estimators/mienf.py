@@ -64,10 +64,9 @@ def mienf_mi(x: Any, y: Any, options: FitOptions, *, seed: int, units: str, trut
     with Progress(options.progress, "estimate_mi (mienf)") as progress:
         batch = fit_mixtures(sets, gaussian, jax.random.key(seed), progress)
         integral = integrate(mutual_information, (batch.params,), (dim_x,), gaussian, seed, "I(X;Y)", progress)
-    recentred = [recentred_draws(fold, z, dim_x) for fold, z in zip(integral.values, sets)]
-    shifts = np.array([shift for _, shift, _ in recentred])
-    centres = np.array([centre for _, _, centre in recentred])
-    values = np.mean([draws for draws, _, _ in recentred], axis=0)
+    draws, shifts, centres = map(np.array, zip(*(recentred_draws(fold, z, dim_x)
+                                                 for fold, z in zip(integral.values, sets))))
+    values = draws.mean(axis=0)  # the folds' re-centred draws, averaged draw by draw
     # The check of each fold's Gaussian against its latents; the fold that fits worse speaks for both.
     checks = [predictive_check(batch.mixture(i), z, dim_x, seed) for i, z in enumerate(sets)
               if options.predictive_check and z.shape[1] <= CHECK_MAX_DIM]

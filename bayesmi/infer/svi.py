@@ -24,8 +24,8 @@ theory); a constant rate of 0.01 gave 0.626 (too narrow).
 from __future__ import annotations
 
 import math
-from functools import lru_cache, partial
 from collections.abc import Callable
+from functools import lru_cache, partial
 from typing import Any, NamedTuple
 
 import jax
@@ -124,15 +124,16 @@ def _svi(n_components: int, dim: int, prior: GMMPrior, schedule: _Schedule,
 
 
 @lru_cache(maxsize=16)
-def _compiled_svi(n_components: int, dim: int, prior: GMMPrior, chunk: int, schedule: _Schedule,
-                  sample_shape: tuple[int, int]) -> tuple[Callable, Callable, Callable]:
-    """Compiled programs of one configuration (K, D, prior, steps per chunk, schedule, draws):
+def _compiled_svi(n_components: int, dim: int, prior: GMMPrior, chunk: int,
+                  schedule: _Schedule) -> tuple[Callable, Callable, Callable]:
+    """Compiled programs of one configuration (K, D, prior, steps per chunk, schedule):
 
     - ``init(key, z, mask, start)``: the SVI state with the guide centred at the sites ``start``, and
       the loss there (not finite when the model's log density is not finite at ``start``);
     - ``advance(state, z, mask, key)``: ``chunk`` optimisation steps, returning the state and losses;
       with a subsample, each step draws its rows from the first ``mask.sum()`` rows;
-    - ``draw(key, state, z, mask)``: guide draws of the sites, leading axes ``sample_shape``.
+    - ``draw(key, state, z, mask, sample_shape)``: guide draws of the sites, leading axes ``sample_shape``
+      (static: another number of draws compiles this program only).
 
     The data enter padded (z (N, D)) with a row mask (N,), so data sets of one row bucket share them.
     Run eagerly, NumPyro's initialisation alone dispatched ~450 single operations, each compiled on
@@ -165,8 +166,8 @@ def _compiled_svi(n_components: int, dim: int, prior: GMMPrior, chunk: int, sche
 
         return jax.lax.scan(step, state, jax.random.split(key, chunk))
 
-    @jax.jit
-    def draw(key, state, z, mask):
+    @partial(jax.jit, static_argnames="sample_shape")
+    def draw(key, state, z, mask, sample_shape):
         svi, guide = prepared(key, z, mask)
         return guide.sample_posterior(key, svi.get_params(state), sample_shape=sample_shape)
 
@@ -181,8 +182,7 @@ def _fit_one(z: jax.Array, mask: jax.Array, init: GMMParams, key: jax.Array, opt
     n_chunks = min(PROGRESS_UPDATES, options.num_steps)
     chunk = -(-options.num_steps // n_chunks)
     schedule = _schedule(int(mask.sum()), chunk * n_chunks)
-    start_state, advance, draw = _compiled_svi(init.weights.shape[-1], z.shape[1], prior, chunk, schedule,
-                                               (options.num_chains, options.num_samples))
+    start_state, advance, draw = _compiled_svi(init.weights.shape[-1], z.shape[1], prior, chunk, schedule)
     state, start_loss = start_state(key_fit, z, mask, model_sites(init))
     if not np.isfinite(start_loss):
         raise ValueError(
@@ -195,7 +195,7 @@ def _fit_one(z: jax.Array, mask: jax.Array, init: GMMParams, key: jax.Array, opt
         state, chunk_losses = advance(state, z, mask, chunk_key)
         chunks.append(np.asarray(chunk_losses))
         progress.update()
-    draws = draw(key_draw, state, z, mask)
+    draws = draw(key_draw, state, z, mask, (options.num_chains, options.num_samples))
     return sites_to_params({name: draws[name] for name in SITES}), np.concatenate(chunks)
 
 
