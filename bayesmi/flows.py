@@ -43,7 +43,7 @@ class FlowSettings(NamedTuple):
     inputs are normal scores, so the flows only have to undo the dependence's curvature.
     steps, batch_size, learning_rate: Adam steps on minibatches of the training rows.
     validation_fraction: training rows held out to choose the parameters (best loss, checked every
-    ``check_every`` steps).
+    ``check_every`` steps); training stops early once ``patience`` steps have not improved it.
     rows: which rows train the flows and which are mapped for the estimate (:func:`flow_folds`):
     "cross-fit" (two halves, each mapped by the flows trained on the other), "split" (the first of
     those folds only) or "same" (all rows both train and are mapped).
@@ -58,6 +58,7 @@ class FlowSettings(NamedTuple):
     learning_rate: float = 1e-3
     validation_fraction: float = 0.2
     check_every: int = 50
+    patience: int = 500
     rows: str = "cross-fit"
 
 
@@ -165,6 +166,14 @@ def _loss(params: Any, static: Any, x: jax.Array, y: jax.Array) -> jax.Array:
     return -_mean_log_likelihood(eqx.combine(params, static), x, y)
 
 
+_validation_loss = eqx.filter_jit(_loss)
+
+
+@eqx.filter_jit
+def _latents(model: MIENF, x: jax.Array, y: jax.Array) -> tuple[jax.Array, jax.Array]:
+    return _to_latent(model.linear_x, model.flow_x, x)[0], _to_latent(model.linear_y, model.flow_y, y)[0]
+
+
 @eqx.filter_jit
 def _train_chunk(params: Any, static: Any, state: Any, optimiser: optax.GradientTransformation, x: jax.Array,
                  y: jax.Array, train: jax.Array, val: jax.Array, keys: jax.Array, batch: int
@@ -207,21 +216,24 @@ def train_mienf(x: np.ndarray, y: np.ndarray, key: jax.Array, settings: FlowSett
     optimiser = _optimiser(settings.learning_rate)
     batch = min(settings.batch_size, train.shape[0])
     state = optimiser.init(params)
-    best, best_loss, best_step = params, float(_loss(params, static, x[val], y[val])), 0
+    best, best_loss, best_step = params, float(_validation_loss(params, static, x[val], y[val])), 0
     chunks = jax.random.split(key_batches, (max(settings.steps // settings.check_every, 1), settings.check_every))
-    for i, keys in enumerate(chunks):
+    steps = 0
+    for keys in chunks:
         params, state, val_loss = _train_chunk(params, static, state, optimiser, x, y, train, val, keys, batch)
+        steps += settings.check_every
         if float(val_loss) < best_loss:
-            best, best_loss, best_step = params, float(val_loss), (i + 1) * settings.check_every
+            best, best_loss, best_step = params, float(val_loss), steps
+        elif steps - best_step >= settings.patience:
+            break
     model = eqx.combine(best, static)
-    return model, {"steps": settings.steps, "best_step": best_step, "validation_log_lik": -best_loss,
-                   "mi": float(base_mutual_information(model.rho))}
+    return model, {"steps": steps, "best_step": best_step, "validation_log_lik": -best_loss,
+                   "mi": float(base_mutual_information(np.tanh(np.asarray(best.rho_logits, np.float64))))}
 
 
 def latents(model: MIENF, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(f(x), g(y)) of rows x (N, dx), y (N, dy) as float64 arrays."""
-    u, _ = _to_latent(model.linear_x, model.flow_x, jnp.asarray(x, jnp.float32))
-    v, _ = _to_latent(model.linear_y, model.flow_y, jnp.asarray(y, jnp.float32))
+    u, v = _latents(model, jnp.asarray(x, jnp.float32), jnp.asarray(y, jnp.float32))
     return np.asarray(u, np.float64), np.asarray(v, np.float64)
 
 

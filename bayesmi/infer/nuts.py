@@ -168,8 +168,9 @@ def _sample_set(z: jax.Array, mask: jax.Array, init: GMMParams, n_components: in
             kept.append(out)
         progress.update()
     # Sampling chunks are contiguous; only the last may hold steps beyond num_samples.
+    # On the host: eager jnp operations would compile a program per chunk count and shape.
     position, diverging, n_steps, energy, accept, potential, step_size = jax.tree.map(
-        lambda *parts: jnp.swapaxes(jnp.concatenate(parts)[:options.num_samples], 0, 1), *kept)
+        lambda *parts: np.swapaxes(np.concatenate([np.asarray(p) for p in parts])[:options.num_samples], 0, 1), *kept)
     draws = sites_to_params(_constrain(position, z, mask, n_components, prior))
     return draws, NUTSInfo(diverging, n_steps, energy, accept, -potential, step_size)
 
