@@ -8,7 +8,9 @@ import pytest
 
 import bayesmi
 from bayesmi import toys
+from bayesmi.estimators.gaussian_bias import gaussian_mi_bias, sample_gaussian_mi
 from bayesmi.infer import em, gibbs
+from bayesmi.inputs import normal_scores
 from bayesmi.interpret import mi_matrix
 from bayesmi.mixture import GMMParams, pad_components
 from bayesmi.models import GMMPrior
@@ -48,6 +50,21 @@ def test_block_diagonal_gaussian_structure(gaussian_matrix):
     off[0, 0] = True
     assert np.all(hi[off] < 0.25 * truth[1])
     assert np.all(m.mean[off] < 4 / N)  # E[plug-in MI] of independent pairs is O(1/N)
+
+
+def test_one_gaussian_cells_are_centred_on_the_bias_corrected_sample_mi(gaussian_matrix):
+    """As in estimate_mi, a cell fitted by one Gaussian has its draws moved onto the sample MI of its
+    (normal-scored) pair minus the exactly known bias, and clipped at 0."""
+    a, b, m = gaussian_matrix
+    ones = [(i, j) for i in range(3) for j in range(3) if m.diagnostics["n_components"][i, j] == 1]
+    assert len(ones) >= 6  # Gaussian pairs: BIC picks one component almost everywhere
+    lo, _ = m.interval(0.95)
+    for i, j in ones:
+        centre = sample_gaussian_mi(normal_scores(np.column_stack([a[:, i], b[:, j]])), 1) - gaussian_mi_bias(N, 1, 1)
+        if np.all(m.draws[:, i, j] > 0):
+            assert m.mean[i, j] == pytest.approx(centre, abs=1e-5)  # float32 scores
+        else:  # clipped at 0: the mean rises above the centre, and the interval starts at 0
+            assert m.mean[i, j] > centre and lo[i, j] == 0
 
 
 def test_matches_closed_form_per_cell_sd(gaussian_matrix):

@@ -6,7 +6,8 @@ as in the GMM-MI paper's representation-learning section). A cell's model depend
 kinds of its two columns:
 
 - continuous × continuous: the Bayesian Gaussian mixture of :func:`bayesmi.estimate_mi` on
-  the standardised pair, K chosen by BIC, MI per posterior draw;
+  the standardised pair, K chosen by BIC, MI per posterior draw (a cell fitted by one Gaussian
+  gets its exactly known dimension bias removed, :mod:`bayesmi.estimators.gaussian_bias`);
 - continuous × categorical: one mixture of the continuous column per class plus a Dirichlet
   posterior on the class probabilities, as ``estimate_mi(..., y_type="categorical")``;
 - categorical × categorical: the Dirichlet posterior of the contingency table
@@ -44,6 +45,7 @@ from bayesmi.estimators.categorical import (
     class_probability_draws,
 )
 from bayesmi.estimators.discrete import pairwise_mutual_information
+from bayesmi.estimators.gaussian_bias import recentred_draws
 from bayesmi.fitting import MixtureBatch, fit_mixtures, integrate
 from bayesmi.inputs import (
     check_aligned,
@@ -195,13 +197,15 @@ def _mixture_cells(pairs: list[tuple[_Column, _Column]], options: FitOptions, cl
     timings: dict[str, float] = {}
     info_type: type | None = None
     if joint:
-        batch = fit_mixtures([np.column_stack([pairs[c][0].values, pairs[c][1].values]) for c in joint], options,
-                             jax.random.fold_in(key, 2), progress)
+        sets = [np.column_stack([pairs[c][0].values, pairs[c][1].values]) for c in joint]
+        batch = fit_mixtures(sets, options, jax.random.fold_in(key, 2), progress)
         integral = integrate(mutual_information, (batch.params,), (1,), options, seed, "I(A;B)", progress)
         problems = batch.info.problems()
         for s, c in enumerate(joint):
             values[c], mc_se[c], k_cell[c], intrinsic[c] = (integral.values[s], integral.mc_se[s],
                                                             int(batch.n_components[s]), problems[s])
+            if k_cell[c] == 1:  # one Gaussian: its known bias removed, as estimate_mi does
+                values[c] = recentred_draws(values[c], sets[s], 1)[0]
         _add_timings(timings, batch, integral.seconds)
         info_type = type(batch.info)
     if per_class:
