@@ -286,7 +286,7 @@ def integrate(
             done = left <= MC_SE_TARGET * values[todo].std(axis=1)
             values[todo[done]] += diff[done].mean(axis=1, keepdims=True)
             mc_se[todo[done]], num_points[todo[done]] = left[done], points
-            todo = todo[~done]
+            todo, refined, refined_se = todo[~done], refined[~done], refined_se[~done]
             if not todo.size:
                 break
     if todo.size:
