@@ -4,10 +4,11 @@ Models are equinox pytrees: training, activations and weight edits (``eqx.tree_a
 functions of the parameters, in the same functional style as NumPyro and BlackJAX.
 """
 
+from bayesmi.nets.autoencoder import Autoencoder, ConvAutoencoder, codes, reconstructions, train_autoencoder
 from bayesmi.nets.cnn import CNN
 from bayesmi.nets.mlp import MLP
-from bayesmi.nets.training import accuracy, predict, train_classifier
+from bayesmi.nets.training import accuracy, minimise, predict, train_classifier
 from bayesmi.nets.vae import BetaVAE, elbo_loss, encode, reconstruct, train_vae
 
-__all__ = ["CNN", "MLP", "BetaVAE", "accuracy", "elbo_loss", "encode", "predict", "reconstruct",
-           "train_classifier", "train_vae"]
+__all__ = ["CNN", "MLP", "BetaVAE", "Autoencoder", "ConvAutoencoder", "accuracy", "codes", "elbo_loss", "encode",
+           "minimise", "predict", "reconstruct", "reconstructions", "train_autoencoder", "train_classifier", "train_vae"]

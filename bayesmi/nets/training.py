@@ -9,6 +9,7 @@ in ``seed``: the same seed gives bit-identical parameters on the same machine.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import equinox as eqx
@@ -20,7 +21,7 @@ import tqdm
 
 from bayesmi.util import map_chunked
 
-__all__ = ["accuracy", "predict", "train_classifier"]
+__all__ = ["accuracy", "minimise", "predict", "train_classifier"]
 
 Model = TypeVar("Model", bound=eqx.Module)
 
@@ -82,27 +83,51 @@ def train_classifier(model: Model, x: Any, y: Any, *, epochs: int = 20, batch_si
                          f"got range [{y.min()}, {y.max()}]")
     if epochs < 1 or batch_size < 1:
         raise ValueError(f"epochs and batch_size must be positive, got {epochs} and {batch_size}")
-    optimiser = optax.adamw(learning_rate, weight_decay=weight_decay)
+    def loss(model: eqx.Module, batch: tuple[jax.Array, ...], key: jax.Array) -> tuple[jax.Array, jax.Array]:
+        value = _loss(model, *batch)
+        return value, value[None]
+
+    return minimise(model, loss, (x, y), optimiser=optax.adamw(learning_rate, weight_decay=weight_decay),
+                    epochs=epochs, batch_size=batch_size, seed=seed, progress=progress, desc="train")
+
+
+def minimise(model: Model, loss: Callable[[Model, tuple[jax.Array, ...], jax.Array], tuple[jax.Array, jax.Array]],
+             data: tuple[np.ndarray, ...], *, optimiser: optax.GradientTransformation, epochs: int, batch_size: int,
+             seed: int, progress: bool, desc: str, terms: tuple[str, ...] = ("loss",)
+             ) -> tuple[Model, dict[str, list[float]]]:
+    """Minibatch gradient descent shared by every trainer of :mod:`bayesmi.nets`.
+
+    ``loss(model, batch, key)`` returns the scalar to minimise and a vector of ``len(terms)`` batch
+    means to record (the first usually the loss itself); ``batch`` holds the rows of each array of
+    ``data`` (all (N, ...)) in one minibatch, ``key`` a fresh JAX key per step (for losses that sample).
+    Rows are reshuffled every epoch (numpy, ``seed``); the last batch of an epoch may be smaller.
+    Returns the trained model and per-epoch, row-weighted means of the terms; ``progress`` shows a
+    tqdm bar labelled ``desc``.
+    """
     opt_state = optimiser.init(eqx.filter(model, eqx.is_inexact_array))
 
     @eqx.filter_jit
-    def step(model, opt_state, xb, yb):
-        loss, grads = eqx.filter_value_and_grad(_loss)(model, xb, yb)
+    def step(model, opt_state, batch, key):
+        (_, recorded), grads = eqx.filter_value_and_grad(loss, has_aux=True)(model, batch, key)
         updates, opt_state = optimiser.update(grads, opt_state, eqx.filter(model, eqx.is_inexact_array))
-        return eqx.apply_updates(model, updates), opt_state, loss
+        return eqx.apply_updates(model, updates), opt_state, recorded
 
+    n = len(data[0])
     rng = np.random.default_rng(seed)
-    history: dict[str, list[float]] = {"loss": []}
-    bar = tqdm.trange(epochs, desc="train", disable=not progress)
+    key = jax.random.key(seed)
+    history: dict[str, list[float]] = {name: [] for name in terms}
+    bar = tqdm.trange(epochs, desc=desc, disable=not progress)
     for _ in bar:
-        order = rng.permutation(len(x))
-        total = 0.0
-        for start in range(0, len(x), batch_size):
+        order = rng.permutation(n)
+        totals = np.zeros(len(terms))
+        for start in range(0, n, batch_size):
             idx = order[start:start + batch_size]
-            model, opt_state, loss = step(model, opt_state, x[idx], y[idx])
-            total += float(loss) * len(idx)
-        history["loss"].append(total / len(x))
-        bar.set_postfix(loss=f"{history['loss'][-1]:.4f}")
+            key, sub = jax.random.split(key)
+            model, opt_state, recorded = step(model, opt_state, tuple(a[idx] for a in data), sub)
+            totals += np.asarray(recorded) * len(idx)
+        for name, value in zip(terms, totals / n):
+            history[name].append(float(value))
+        bar.set_postfix({name: f"{values[-1]:.4g}" for name, values in history.items()})
     return model, history
 
 

@@ -26,8 +26,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-import tqdm
 
+from bayesmi.nets.training import minimise
 from bayesmi.util import map_chunked
 
 __all__ = ["BetaVAE", "elbo_loss", "encode", "reconstruct", "train_vae"]
@@ -137,35 +137,12 @@ def train_vae(vae: BetaVAE, images: Any, *, beta: float = 4.0, epochs: int = 30,
     images = _check_images(vae, images)
     if epochs < 1 or batch_size < 1 or beta < 0:
         raise ValueError(f"need epochs ≥ 1, batch_size ≥ 1 and beta ≥ 0, got {epochs}, {batch_size}, {beta}")
-    optimiser = optax.adam(learning_rate)
-    opt_state = optimiser.init(eqx.filter(vae, eqx.is_inexact_array))
+    def loss(vae: BetaVAE, batch: tuple[jax.Array], key: jax.Array) -> tuple[jax.Array, jax.Array]:
+        recon, kl = _loss_terms(vae, batch[0], key)
+        return recon + beta * kl, jnp.stack([recon + beta * kl, recon, kl])
 
-    @eqx.filter_jit
-    def step(vae, opt_state, batch, key):
-        def loss_fn(vae):
-            recon, kl = _loss_terms(vae, batch, key)
-            return recon + beta * kl, (recon, kl)
-
-        (loss, (recon, kl)), grads = eqx.filter_value_and_grad(loss_fn, has_aux=True)(vae)
-        updates, opt_state = optimiser.update(grads, opt_state, eqx.filter(vae, eqx.is_inexact_array))
-        return eqx.apply_updates(vae, updates), opt_state, jnp.stack([loss, recon, kl])
-
-    rng = np.random.default_rng(seed)
-    key = jax.random.key(seed)
-    history: dict[str, list[float]] = {"loss": [], "recon": [], "kl": []}
-    bar = tqdm.trange(epochs, desc="β-VAE", disable=not progress)
-    for _ in bar:
-        order = rng.permutation(len(images))
-        totals = np.zeros(3)
-        for start in range(0, len(images), batch_size):
-            idx = order[start:start + batch_size]
-            key, sub = jax.random.split(key)
-            vae, opt_state, terms = step(vae, opt_state, images[idx], sub)
-            totals += np.asarray(terms) * len(idx)
-        for name, value in zip(history, totals / len(images)):
-            history[name].append(float(value))
-        bar.set_postfix(loss=f"{history['loss'][-1]:.1f}", kl=f"{history['kl'][-1]:.1f}")
-    return vae, history
+    return minimise(vae, loss, (images,), optimiser=optax.adam(learning_rate), epochs=epochs,
+                    batch_size=batch_size, seed=seed, progress=progress, desc="β-VAE", terms=("loss", "recon", "kl"))
 
 
 @eqx.filter_jit
@@ -177,19 +154,6 @@ def _encode_batch(vae: BetaVAE, images: jax.Array) -> tuple[jax.Array, jax.Array
 def _reconstruct_batch(vae: BetaVAE, images: jax.Array) -> jax.Array:
     mean, _ = jax.vmap(vae.encode)(images)
     return jax.nn.sigmoid(jax.vmap(vae.decode)(mean))
-
-
-def _batched(fn: Any, vae: BetaVAE, images: np.ndarray, batch_size: int) -> Any:
-    """Apply a jitted batch function in zero-padded batches of one size; concatenate the outputs."""
-    size = min(batch_size, len(images))
-    outs = []
-    for start in range(0, len(images), size):
-        batch = images[start:start + size]
-        pad = size - len(batch)
-        if pad:
-            batch = np.concatenate([batch, np.zeros((pad, *batch.shape[1:]), np.float32)])
-        outs.append(jax.tree.map(lambda a: np.asarray(a)[: size - pad], fn(vae, batch)))
-    return jax.tree.map(lambda *parts: np.concatenate(parts), *outs)
 
 
 def encode(vae: BetaVAE, images: Any, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
