@@ -83,7 +83,7 @@ def _free_compiled_programs():
 #: workers take files in collection order as they become free: longest first keeps them busy to
 #: the end (a long file collected last would run alone while the other worker idles). Files not
 #: listed follow in their usual order.
-LONG_FILES = ("test_notebooks.py", "test_estimate.py", "test_contract.py", "test_runtime.py",
+LONG_FILES = ("test_notebooks.py", "test_estimate.py", "test_compression.py", "test_contract.py", "test_runtime.py",
               "test_interpret_matrix.py", "test_executors.py", "test_new_user.py", "test_categorical.py",
               "test_fit_path.py", "test_nuts.py", "test_ksg.py", "test_information.py", "test_discrete.py",
               "test_mixture.py")

@@ -7,7 +7,13 @@ import pytest
 from bayesmi.data import bump_images, latent_image_pairs, rectangle_images
 from bayesmi.data.latent_images import LATENT_DIMS, correlated_latents
 from bayesmi.interpret import compress, estimate_mi_compressed, fit_compressor
-from bayesmi.nets import Autoencoder, ConvAutoencoder, codes, reconstructions, train_autoencoder
+from bayesmi.nets import (
+    Autoencoder,
+    ConvAutoencoder,
+    codes,
+    reconstructions,
+    train_autoencoder,
+)
 
 FAST = {"epochs": 2, "batch_size": 32, "progress": False}
 
@@ -100,7 +106,7 @@ def test_autoencoders_map_examples_to_codes_and_back(make):
     x = np.random.default_rng(0).normal(size=(40, *model.in_shape)).astype(np.float32)
     assert codes(model, x).shape == (40, 3)
     assert reconstructions(model, x).shape == x.shape
-    trained, history = train_autoencoder(model, x, **FAST)
+    _, history = train_autoencoder(model, x, **FAST)
     assert len(history["loss"]) == 2 and np.isfinite(history["loss"]).all()
 
 
@@ -199,3 +205,78 @@ def test_compressors_refuse_bad_input():
     compressor = fit_compressor(x, dim=2)
     with pytest.raises(ValueError, match=r"examples of shape \(6,\)"):
         compressor.codes(np.zeros((3, 5)))
+
+
+# ----------------------------------------------------------------------------- information plane
+
+@pytest.fixture(scope="module")
+def tiny_plane():
+    """A 64-16-8-10 MLP on sklearn's digits, before training and after 4 epochs."""
+    import warnings
+
+    from bayesmi.data import load_digits
+    from bayesmi.interpret import information_plane
+    from bayesmi.nets import MLP, train_classifier
+
+    digits = load_digits()
+    snapshots = {0: MLP(64, [16, 8], 10, jax.random.key(0))}
+    train_classifier(snapshots[0], digits.x_train, digits.y_train, epochs=4, learning_rate=3e-3, progress=False,
+                     on_epoch=lambda epoch, model: snapshots.update({epoch: model}) if epoch == 4 else None)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plane = information_plane(snapshots, digits.x_test, digits.y_test, seed=0, progress=False, num_chains=2,
+                                  num_samples=300)
+    return plane, caught, digits
+
+
+def test_layer_outputs_flatten_every_hidden_layer_and_add_the_logits():
+    from bayesmi.interpret import layer_outputs
+    from bayesmi.nets import CNN, MLP
+
+    x = np.random.default_rng(0).normal(size=(5, 64)).astype(np.float32)
+    assert [a.shape for a in layer_outputs(MLP(64, [16, 8], 10, jax.random.key(0)), x)] == [(5, 16), (5, 8), (5, 10)]
+    cnn = CNN((8, 8), 10, channels=(4, 6), hidden=12, key=jax.random.key(0))
+    assert [a.shape for a in layer_outputs(cnn, x.reshape(5, 8, 8))] == [(5, 64), (5, 24), (5, 12), (5, 10)]
+
+
+def test_information_plane_holds_a_posterior_per_epoch_layer_and_quantity(tiny_plane):
+    plane, caught, digits = tiny_plane
+    table = plane.table
+    assert len(table) == 2 * 3 * 2 and set(table["quantity"]) == {"I(X;L)", "I(L;Y)"}
+    assert list(table["layer_name"].unique()) == ["hidden 1", "hidden 2", "output"]
+    assert (table["low"] <= table["mean"]).all() and (table["mean"] <= table["high"]).all()
+    # I(L;Y) ≤ H(Y): the labels' entropy bounds what any layer can know of them
+    p = np.bincount(digits.y_test) / len(digits.y_test)
+    label_entropy = -np.sum(p * np.log(p))
+    knows = table[table["quantity"] == "I(L;Y)"]
+    assert (knows["mean"] < label_entropy + 3 * knows["sd"]).all()
+    # training makes the output layer tell the label: I(logits; Y) rises beyond both intervals' noise
+    output = knows[knows["layer_name"] == "output"].set_index("epoch")
+    assert output.loc[4, "mean"] - output.loc[0, "mean"] > 3 * np.hypot(output.loc[4, "sd"], output.loc[0, "sd"])
+    # one summary warning per kind of warning, not one per fit
+    categories = [w.category for w in caught if "information_plane" in str(w.message)]
+    assert len(categories) == len(set(categories))
+    assert 0 <= plane.x_lost_variance < 1 and (table["lost_variance"] < 1).all()
+
+
+def test_information_plane_figures_draw(tiny_plane):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    plane = tiny_plane[0]
+    ax = plane.plot()
+    assert len(ax.collections) >= 3 and ax.get_xlabel() == "I(X; L) (nats)"
+    fig = plane.plot_curves()
+    assert len(fig.axes) == 2
+
+
+def test_information_plane_refuses_bad_input():
+    from bayesmi.interpret import information_plane
+
+    with pytest.raises(ValueError, match="snapshots is empty"):
+        information_plane({}, np.zeros((10, 4)), np.zeros(10, int))
+    from bayesmi.nets import MLP
+
+    with pytest.raises(ValueError, match="one class label per example"):
+        information_plane({0: MLP(4, [3], 2, jax.random.key(0))}, np.ones((10, 4)), np.zeros(9, int),
+                          x_compressor=fit_compressor(np.random.default_rng(0).normal(size=(10, 4)), 2))

@@ -4,7 +4,13 @@ Models are equinox pytrees: training, activations and weight edits (``eqx.tree_a
 functions of the parameters, in the same functional style as NumPyro and BlackJAX.
 """
 
-from bayesmi.nets.autoencoder import Autoencoder, ConvAutoencoder, codes, reconstructions, train_autoencoder
+from bayesmi.nets.autoencoder import (
+           Autoencoder,
+           ConvAutoencoder,
+           codes,
+           reconstructions,
+           train_autoencoder,
+)
 from bayesmi.nets.cnn import CNN
 from bayesmi.nets.mlp import MLP
 from bayesmi.nets.training import accuracy, minimise, predict, train_classifier

@@ -20,22 +20,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from bayesmi.nets.mlp import apply_dense, dense_stack
 from bayesmi.nets.training import minimise
 from bayesmi.util import map_chunked
 
 __all__ = ["Autoencoder", "ConvAutoencoder", "codes", "reconstructions", "train_autoencoder"]
-
-
-def _dense(sizes: Sequence[int], key: jax.Array) -> tuple[eqx.nn.Linear, ...]:
-    keys = jax.random.split(key, len(sizes) - 1)
-    return tuple(eqx.nn.Linear(a, b, key=k) for a, b, k in zip(sizes[:-1], sizes[1:], keys))
-
-
-def _apply_dense(layers: tuple[eqx.nn.Linear, ...], x: jax.Array) -> jax.Array:
-    """Linear layers with ReLU between them (none after the last)."""
-    for layer in layers[:-1]:
-        x = jax.nn.relu(layer(x))
-    return layers[-1](x)
 
 
 class Autoencoder(eqx.Module):
@@ -57,17 +46,17 @@ class Autoencoder(eqx.Module):
                              f"hidden={tuple(hidden)}")
         encoder_key, decoder_key = jax.random.split(key)
         features = int(np.prod(in_shape))
-        self.encoder = _dense([features, *hidden, code_dim], encoder_key)
-        self.decoder = _dense([code_dim, *reversed(hidden), features], decoder_key)
+        self.encoder = dense_stack([features, *hidden, code_dim], encoder_key)
+        self.decoder = dense_stack([code_dim, *reversed(hidden), features], decoder_key)
         self.in_shape, self.code_dim = in_shape, int(code_dim)
 
     def encode(self, x: jax.Array) -> jax.Array:
         """Code (code_dim,) of one example (in_shape)."""
-        return _apply_dense(self.encoder, x.reshape(-1))
+        return apply_dense(self.encoder, x.reshape(-1))
 
     def decode(self, code: jax.Array) -> jax.Array:
         """Reconstructed example (in_shape) of one code (code_dim,)."""
-        return _apply_dense(self.decoder, code).reshape(self.in_shape)
+        return apply_dense(self.decoder, code).reshape(self.in_shape)
 
 
 class ConvAutoencoder(eqx.Module):

@@ -12,7 +12,20 @@ from collections.abc import Sequence
 import equinox as eqx
 import jax
 
-__all__ = ["MLP"]
+__all__ = ["MLP", "apply_dense", "dense_stack"]
+
+
+def dense_stack(sizes: Sequence[int], key: jax.Array) -> tuple[eqx.nn.Linear, ...]:
+    """Linear layers sizes[0] → sizes[1] → … → sizes[-1] (one key per layer, split from ``key``)."""
+    keys = jax.random.split(key, len(sizes) - 1)
+    return tuple(eqx.nn.Linear(a, b, key=k) for a, b, k in zip(sizes[:-1], sizes[1:], keys))
+
+
+def apply_dense(layers: tuple[eqx.nn.Linear, ...], x: jax.Array) -> jax.Array:
+    """Linear layers with ReLU between them (none after the last), on one example."""
+    for layer in layers[:-1]:
+        x = jax.nn.relu(layer(x))
+    return layers[-1](x)
 
 
 class MLP(eqx.Module):
@@ -25,9 +38,7 @@ class MLP(eqx.Module):
     layers: tuple[eqx.nn.Linear, ...]
 
     def __init__(self, in_features: int, hidden: Sequence[int], n_classes: int, key: jax.Array):
-        sizes = [in_features, *hidden, n_classes]
-        keys = jax.random.split(key, len(sizes) - 1)
-        self.layers = tuple(eqx.nn.Linear(a, b, key=k) for a, b, k in zip(sizes[:-1], sizes[1:], keys))
+        self.layers = dense_stack([in_features, *hidden, n_classes], key)
 
     def hidden(self, x: jax.Array) -> tuple[jax.Array, ...]:
         """Post-ReLU activations of every hidden layer for one example: shapes (hidden[l],)."""

@@ -62,7 +62,8 @@ def _loss(model: eqx.Module, x: jax.Array, y: jax.Array) -> jax.Array:
 
 def train_classifier(model: Model, x: Any, y: Any, *, epochs: int = 20, batch_size: int = 128,
                      learning_rate: float = 1e-3, weight_decay: float = 0.0, seed: int = 0,
-                     progress: bool = True) -> tuple[Model, dict[str, list[float]]]:
+                     progress: bool = True, on_epoch: Callable[[int, Model], None] | None = None
+                     ) -> tuple[Model, dict[str, list[float]]]:
     """Minimise softmax cross-entropy with AdamW over minibatches reshuffled every epoch.
 
     Args:
@@ -72,6 +73,8 @@ def train_classifier(model: Model, x: Any, y: Any, *, epochs: int = 20, batch_si
             epoch may be smaller). learning_rate, weight_decay: AdamW settings (decoupled
             weight decay; 0 gives plain Adam).
         seed: seed of the minibatch order. progress: tqdm bar over epochs.
+        on_epoch: called as ``on_epoch(epoch, model)`` after each epoch (1, 2, …), e.g. to keep
+            snapshots of the model for :func:`bayesmi.interpret.information_plane`.
 
     Returns:
         The trained model and ``{"loss": [mean training loss of each epoch]}`` (nats).
@@ -88,13 +91,13 @@ def train_classifier(model: Model, x: Any, y: Any, *, epochs: int = 20, batch_si
         return value, value[None]
 
     return minimise(model, loss, (x, y), optimiser=optax.adamw(learning_rate, weight_decay=weight_decay),
-                    epochs=epochs, batch_size=batch_size, seed=seed, progress=progress, desc="train")
+                    epochs=epochs, batch_size=batch_size, seed=seed, progress=progress, desc="train", on_epoch=on_epoch)
 
 
 def minimise(model: Model, loss: Callable[[Model, tuple[jax.Array, ...], jax.Array], tuple[jax.Array, jax.Array]],
              data: tuple[np.ndarray, ...], *, optimiser: optax.GradientTransformation, epochs: int, batch_size: int,
-             seed: int, progress: bool, desc: str, terms: tuple[str, ...] = ("loss",)
-             ) -> tuple[Model, dict[str, list[float]]]:
+             seed: int, progress: bool, desc: str, terms: tuple[str, ...] = ("loss",),
+             on_epoch: Callable[[int, Model], None] | None = None) -> tuple[Model, dict[str, list[float]]]:
     """Minibatch gradient descent shared by every trainer of :mod:`bayesmi.nets`.
 
     ``loss(model, batch, key)`` returns the scalar to minimise and a vector of ``len(terms)`` batch
@@ -102,7 +105,7 @@ def minimise(model: Model, loss: Callable[[Model, tuple[jax.Array, ...], jax.Arr
     ``data`` (all (N, ...)) in one minibatch, ``key`` a fresh JAX key per step (for losses that sample).
     Rows are reshuffled every epoch (numpy, ``seed``); the last batch of an epoch may be smaller.
     Returns the trained model and per-epoch, row-weighted means of the terms; ``progress`` shows a
-    tqdm bar labelled ``desc``.
+    tqdm bar labelled ``desc``; ``on_epoch(epoch, model)`` is called after each epoch (1, 2, …).
     """
     opt_state = optimiser.init(eqx.filter(model, eqx.is_inexact_array))
 
@@ -117,7 +120,7 @@ def minimise(model: Model, loss: Callable[[Model, tuple[jax.Array, ...], jax.Arr
     key = jax.random.key(seed)
     history: dict[str, list[float]] = {name: [] for name in terms}
     bar = tqdm.trange(epochs, desc=desc, disable=not progress)
-    for _ in bar:
+    for epoch in bar:
         order = rng.permutation(n)
         totals = np.zeros(len(terms))
         for start in range(0, n, batch_size):
@@ -128,6 +131,8 @@ def minimise(model: Model, loss: Callable[[Model, tuple[jax.Array, ...], jax.Arr
         for name, value in zip(terms, totals / n):
             history[name].append(float(value))
         bar.set_postfix({name: f"{values[-1]:.4g}" for name, values in history.items()})
+        if on_epoch is not None:
+            on_epoch(epoch + 1, model)
     return model, history
 
 

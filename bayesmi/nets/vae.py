@@ -27,23 +27,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from bayesmi.nets.mlp import apply_dense, dense_stack
 from bayesmi.nets.training import minimise
 from bayesmi.util import map_chunked
 
 __all__ = ["BetaVAE", "elbo_loss", "encode", "reconstruct", "train_vae"]
-
-
-def _mlp(sizes: Sequence[int], key: jax.Array) -> tuple[eqx.nn.Linear, ...]:
-    """Linear layers sizes[0] → sizes[1] → … → sizes[-1]."""
-    keys = jax.random.split(key, len(sizes) - 1)
-    return tuple(eqx.nn.Linear(a, b, key=k) for a, b, k in zip(sizes[:-1], sizes[1:], keys))
-
-
-def _apply(layers: tuple[eqx.nn.Linear, ...], x: jax.Array) -> jax.Array:
-    """Linear layers with ReLU between them (none after the last)."""
-    for layer in layers[:-1]:
-        x = jax.nn.relu(layer(x))
-    return layers[-1](x)
 
 
 class BetaVAE(eqx.Module):
@@ -70,20 +58,20 @@ class BetaVAE(eqx.Module):
                              f"got {likelihood!r} and {pixel_std}")
         enc_key, dec_key = jax.random.split(key)
         pixels = image_size * image_size
-        self.encoder = _mlp([pixels, *hidden, 2 * latent_dim], enc_key)
-        self.decoder = _mlp([latent_dim, *reversed(hidden), pixels], dec_key)
+        self.encoder = dense_stack([pixels, *hidden, 2 * latent_dim], enc_key)
+        self.decoder = dense_stack([latent_dim, *reversed(hidden), pixels], dec_key)
         self.image_size, self.latent_dim = image_size, latent_dim
         self.likelihood, self.pixel_std = likelihood, float(pixel_std)
 
     def encode(self, image: jax.Array) -> tuple[jax.Array, jax.Array]:
         """Posterior mean and log-variance, each (latent_dim,), of one image (S, S)."""
-        out = _apply(self.encoder, image.reshape(-1))
+        out = apply_dense(self.encoder, image.reshape(-1))
         return out[: self.latent_dim], out[self.latent_dim:]
 
     def decode(self, z: jax.Array) -> jax.Array:
         """Logits (S, S) of the pixels given one latent vector (latent_dim,); sigmoid gives the
         Bernoulli probability or the Gaussian mean."""
-        return _apply(self.decoder, z).reshape(self.image_size, self.image_size)
+        return apply_dense(self.decoder, z).reshape(self.image_size, self.image_size)
 
 
 def _loss_terms(vae: BetaVAE, images: jax.Array, key: jax.Array) -> tuple[jax.Array, jax.Array]:
