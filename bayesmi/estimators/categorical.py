@@ -31,6 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from bayesmi.checks import CHECK_MAX_DIM, class_predictive_check, warn_if_misfit
 from bayesmi.estimators.posterior import quantity_result
 from bayesmi.fitting import fit_mixtures, integrate, row_log_likelihoods, store_pointwise
 from bayesmi.inputs import check_aligned, encode_labels, prepare_variables, score_columns
@@ -161,6 +162,9 @@ def categorical_mi(
         draws = (probs, tuple(jax.tree.map(lambda a: a[None], p) for p in class_params))
         integral = integrate(categorical_mutual_information, draws, (), options, seed, "I(X;Y)", progress)
     values, probs = integral.values[0], probs[0]
+    check = (class_predictive_check(class_params, xs, codes, seed)
+             if options.predictive_check and xs.shape[1] + 1 <= CHECK_MAX_DIM else None)
+    warn_if_misfit(check, "Compare with a nearest-neighbour estimate, bayesmi.ksg.class_mutual_information(x, codes).")
 
     log_lik = None
     if store_pointwise(pointwise_log_likelihood, draws_kind, values.size * xs.shape[0]):
@@ -178,5 +182,5 @@ def categorical_mi(
         observed={"x": (xs, ["obs", "dim"]), "y": (codes, ["obs"])}, options=options, units=units, truth=truth,
         diagnostics=diagnostics, coords={"obs": np.arange(xs.shape[0]), "dim": names, "class": classes},
         log_likelihood=log_lik, extra_posterior={"class_probs": (probs, ["class"])},
-        model=ClassMixtureModel(probs, class_params, xs, codes),
+        model=ClassMixtureModel(probs, class_params, xs, codes), check=check,
     )
