@@ -74,6 +74,17 @@ def check_rows(n_rows: int, dim: int, num_rows: int = CHECK_ROWS) -> int:
 
 
 
+def _checked_rows(n_total: int, dim: int, num_rows: int, rng: np.random.Generator) -> np.ndarray:
+    """Sorted indices of the :func:`check_rows` rows checked (all of them, or a random subset)."""
+    n = check_rows(n_total, dim, num_rows)
+    return np.sort(rng.choice(n_total, n, replace=False)) if n < n_total else np.arange(n)
+
+
+def _replicate_draws(n_draws: int, num_replicates: int) -> np.ndarray:
+    """Indices of the evenly spaced flattened posterior draws that each simulate one replicate."""
+    return np.unique(np.linspace(0, n_draws - 1, min(num_replicates, n_draws)).round().astype(int))
+
+
 def _simulate(params: GMMParams, rng: np.random.Generator, n: int) -> np.ndarray:
     """``n`` rows (n, D) from each mixture of ``params`` (leaves (S, K, ...), NumPy): (S, n, D) float64.
 
@@ -118,18 +129,16 @@ def predictive_check(
     below the (Bonferroni) p-value ``level``.
     """
     start = time.perf_counter()
-    n_total = z.shape[0]
-    n = check_rows(n_total, z.shape[1], num_rows)
     rng = np.random.default_rng(seed)
-    rows = np.sort(rng.choice(n_total, n, replace=False)) if n < n_total else np.arange(n)
+    rows = _checked_rows(z.shape[0], z.shape[1], num_rows, rng)
+    n = rows.size
     dim_y = z.shape[1] - dim_x
     pairs = ([(i, j) for i in range(dim_x) for j in range(dim_y)]
              if 1 < dim_x * dim_y <= CHECK_MAX_PAIRS else [])
     names = ["I(X;Y)"] + [f"I(x{i};y{j})" for i, j in pairs]
     observed = _statistics(z[rows], dim_x, k, pairs)
     flat = GMMParams(*(np.asarray(a).reshape((-1,) + a.shape[2:]) for a in params))
-    n_draws = flat.weights.shape[0]
-    chosen = np.unique(np.linspace(0, n_draws - 1, min(num_replicates, n_draws)).round().astype(int))
+    chosen = _replicate_draws(flat.weights.shape[0], num_replicates)
     simulated = _simulate(GMMParams(*(a[chosen] for a in flat)), rng, n)
     replicated = np.array([_statistics(s, dim_x, k, pairs) for s in simulated])  # (S, statistics)
     return _compare(observed, replicated, names, "KSG {} of normal scores, k = " + str(k), level, n, start)
@@ -177,16 +186,15 @@ def class_predictive_check(
     checked rows and draws their x from one posterior draw of their classes' mixtures.
     """
     start = time.perf_counter()
-    n_total, dim = x.shape
-    n = check_rows(n_total, dim + 1, num_rows)
+    dim = x.shape[1]
     rng = np.random.default_rng(seed)
-    rows = np.sort(rng.choice(n_total, n, replace=False)) if n < n_total else np.arange(n)
+    rows = _checked_rows(x.shape[0], dim + 1, num_rows, rng)
+    n = rows.size
     x, codes = np.asarray(x, np.float64)[rows], np.asarray(codes)[rows]
     columns = 1 < dim <= CHECK_MAX_PAIRS
     names = ["I(X;Y)"] + ([f"I(x{i};Y)" for i in range(dim)] if columns else [])
     observed = _class_statistics(x, codes, k, columns)
-    n_draws = int(np.prod(class_params[0].weights.shape[:2]))
-    chosen = np.unique(np.linspace(0, n_draws - 1, min(num_replicates, n_draws)).round().astype(int))
+    chosen = _replicate_draws(int(np.prod(class_params[0].weights.shape[:2])), num_replicates)
     simulated = np.empty((chosen.size, n, dim))
     for c, params in enumerate(class_params):
         members = np.flatnonzero(codes == c)

@@ -22,6 +22,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import equinox as eqx
+import jax
 import numpy as np
 import pandas as pd
 import tqdm
@@ -35,27 +37,26 @@ __all__ = ["InformationPlane", "QUANTITIES", "information_plane", "layer_outputs
 QUANTITIES = ("I(X;L)", "I(L;Y)")
 
 
+@eqx.filter_jit
+def _batch_outputs(model: Any, batch: jax.Array) -> tuple[jax.Array, ...]:
+    """Every layer's flattened activations and the logits of a batch (B, ...), one compiled program
+    per model architecture and batch shape (shared by all snapshots of one network)."""
+    def one(example: jax.Array) -> tuple[jax.Array, ...]:
+        return (*(h.reshape(-1) for h in model.hidden(example)), model(example))
+    return jax.vmap(one)(batch)
+
+
 def layer_outputs(model: Any, x: Any, batch_size: int = 1024) -> list[np.ndarray]:
     """Activations of every layer of a classifier for examples x (N, ...): each hidden layer
     (``model.hidden(example)``, flattened to (N, features)) and the logits (N, n_classes). Works for
     :class:`bayesmi.nets.MLP` and :class:`bayesmi.nets.CNN`."""
-    import equinox as eqx
-    import jax
-
     from bayesmi.util import map_chunked
-
-    @eqx.filter_jit
-    def outputs(model: Any, batch: jax.Array) -> tuple[jax.Array, ...]:
-        def one(example: jax.Array) -> tuple[jax.Array, ...]:
-            hidden = model.hidden(example)
-            return (*(h.reshape(-1) for h in hidden), model(example))
-        return jax.vmap(one)(batch)
 
     x = np.asarray(x, dtype=np.float32)
     if x.ndim < 2 or not np.isfinite(x).all():
         raise ValueError(f"x must be finite examples (N, ...), got shape {x.shape}"
                          f"{'' if x.ndim < 2 else ' with NaN or infinite values'}")
-    return [np.asarray(a, np.float64) for a in map_chunked(lambda b: outputs(model, b), x, batch_size)]
+    return [np.asarray(a, np.float64) for a in map_chunked(lambda b: _batch_outputs(model, b), x, batch_size)]
 
 
 @dataclass(frozen=True)
