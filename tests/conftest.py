@@ -25,8 +25,9 @@ matplotlib.use("Agg")
 # Tests are bound by XLA compilation (~70% of their time), not by running the compiled programs:
 # without LLVM's backend optimisation a program compiles in about 40% of the time (measured on the
 # NUTS, fit-path and categorical tests: 176 → 71 s of compilation, 231 → 137 s in all) and computes
-# the same values (up to floating-point rounding). Set before JAX is imported; the notebook kernels
-# inherit it. Users' programs keep XLA's default.
+# the same values (up to floating-point rounding). Set before JAX is imported; notebook kernels
+# inherit it, except the run-time-bound ones (test_notebooks.RUN_TIME_BOUND). Users' programs keep
+# XLA's default.
 if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0").strip()
 if "BAYESMI_CACHE_DIR" not in os.environ:  # removed when the process ends (it held a few GB per run)

@@ -1,5 +1,7 @@
 """Compressed representations: autoencoders, image pairs with known MI, MI through compressors."""
 
+import warnings
+
 import jax
 import numpy as np
 import pytest
@@ -7,6 +9,7 @@ import pytest
 from bayesmi.data import bump_images, latent_image_pairs, rectangle_images
 from bayesmi.data.latent_images import LATENT_DIMS, correlated_latents
 from bayesmi.interpret import compress, estimate_mi_compressed, fit_compressor
+from bayesmi.interpret.compression import LOST_VARIANCE_WARNING, CompressionWarning
 from bayesmi.nets import (
     Autoencoder,
     ConvAutoencoder,
@@ -145,7 +148,9 @@ def test_pca_of_data_on_a_linear_subspace_loses_nothing_and_keeps_mi_within_the_
     compression = compress(x, dim=2, method="pca", seed=0)
     assert compression.codes.shape == (2000, 2) and len(compression.fit_rows) == 1000
     assert compression.lost_variance < 1e-10
-    result = estimate_mi_compressed(x, y, dim=2, method="pca", seed=0, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CompressionWarning)  # nothing lost, nothing to warn of
+        result = estimate_mi_compressed(x, y, dim=2, method="pca", seed=0, progress=False)
     assert result.diagnostics["compression"]["x"]["lost_variance"] < 1e-10
     assert result.diagnostics["compression"]["y"]["fit_rows"] == 1000
     # estimated on the 1000 rows the compressors were not fitted to
@@ -153,11 +158,13 @@ def test_pca_of_data_on_a_linear_subspace_loses_nothing_and_keeps_mi_within_the_
     assert abs(result.mean - 1.0) < 3 * result.sd
 
 
-def test_a_lossy_code_gives_a_lower_bound_and_says_how_much_it_lost():
+def test_a_lossy_code_gives_a_lower_bound_says_how_much_it_lost_and_warns():
     x, y = _linear_manifold(2000, 1.0, 20, seed=7)
-    result = estimate_mi_compressed(x, y, dim=1, method="pca", seed=0, progress=False)
+    with pytest.warns(CompressionWarning, match="lower bound") as caught:
+        result = estimate_mi_compressed(x, y, dim=1, method="pca", seed=0, progress=False)
     lost = result.diagnostics["compression"]["x"]["lost_variance"]
-    assert 0.01 < lost < 0.99
+    assert LOST_VARIANCE_WARNING < lost < 0.99
+    assert f"x miss {lost:.1%}" in str(next(w for w in caught if w.category is CompressionWarning).message)
     assert result.mean < 1.0 - 3 * result.sd  # one code of a 2-D latent cannot keep all of it
 
 
@@ -178,8 +185,9 @@ def test_class_labels_are_kept_and_images_compressed():
 
     shapes = make_shapes(1200, size=16, seed=0)
     labels = shapes.factors["shape"].to_numpy()
-    result = estimate_mi_compressed(shapes.images, labels, dim=2, method="pca", y_type="categorical", seed=0,
-                                    progress=False)
+    with pytest.warns(CompressionWarning, match="x miss"):  # two PCA codes of 256 pixels lose most of them
+        result = estimate_mi_compressed(shapes.images, labels, dim=2, method="pca", y_type="categorical", seed=0,
+                                        progress=False)
     assert set(result.diagnostics["compression"]) == {"x"} and result.converged
     assert result.diagnostics["route"] == "categorical y"
     # I(codes; shape) ≤ H(shape) = log 3 for three balanced classes
@@ -257,6 +265,9 @@ def test_information_plane_holds_a_posterior_per_epoch_layer_and_quantity(tiny_p
     # one summary warning per kind of warning, not one per fit
     categories = [w.category for w in caught if "information_plane" in str(w.message)]
     assert len(categories) == len(set(categories))
+    # lossy codes (the inputs' 4 autoencoder codes, PCA of a layer) are said to give lower bounds
+    lossy = plane.x_lost_variance > LOST_VARIANCE_WARNING or (table["lost_variance"] > LOST_VARIANCE_WARNING).any()
+    assert (CompressionWarning in categories) == lossy
     assert 0 <= plane.x_lost_variance < 1 and (table["lost_variance"] < 1).all()
 
 

@@ -22,12 +22,19 @@ from bayesmi.interpret.ablation import (
     single_neuron_importance,
     spearman_table,
 )
-from bayesmi.interpret.compression import Compression, Compressor, compress, estimate_mi_compressed, fit_compressor
+from bayesmi.interpret.compression import (
+    Compression,
+    CompressionWarning,
+    Compressor,
+    compress,
+    estimate_mi_compressed,
+    fit_compressor,
+)
 from bayesmi.interpret.information_plane import InformationPlane, information_plane, layer_outputs
 
 __all__ = [
     "mi_matrix", "normal_scores", "ablation", "NeuronImportance", "neuron_importance", "neuron_information",
     "single_neuron_importance", "cumulative_ablation", "ablate", "quantize", "quantile_edges", "activation_means",
-    "hidden_activations", "random_orders", "spearman_table", "compression", "Compression", "Compressor", "compress",
+    "hidden_activations", "random_orders", "spearman_table", "compression", "Compression", "CompressionWarning", "Compressor", "compress",
     "estimate_mi_compressed", "fit_compressor", "InformationPlane", "information_plane", "layer_outputs",
 ]

@@ -15,14 +15,30 @@ the data, and autoencoders train on inputs of order one.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
 from bayesmi.results import MIResult
+from bayesmi.util import find_stack_level
 
-__all__ = ["COMPRESSORS", "Compression", "Compressor", "compress", "estimate_mi_compressed", "fit_compressor"]
+__all__ = ["COMPRESSORS", "LOST_VARIANCE_WARNING", "Compression", "CompressionWarning", "Compressor", "compress",
+           "estimate_mi_compressed", "fit_compressor"]
+
+#: A side whose codes miss more than this share of its variance (on the estimation rows) raises a
+#: :class:`CompressionWarning`. Measured (``examples/results/compressed_images/``, N = 5000, true MI
+#: 1-6 nats): codes losing 0.2-1.2% of the variance kept the MI (intervals covered), codes losing
+#: 8-13% kept 83-90% of it and codes losing 42-56% (PCA) 73-88%, all with intervals that excluded
+#: the truth and no other warning. Lost variance does not bound lost MI (a code may drop
+#: high-variance noise and keep every bit of dependence), so the warning says "may", not "is".
+LOST_VARIANCE_WARNING = 0.05
+
+
+class CompressionWarning(UserWarning):
+    """A compressed side misses a large share of its variance: the posterior is one of
+    I(C_x(X); C_y(Y)), a lower bound of I(X; Y) that may lie well below it."""
 
 #: Compression methods: "pca" (principal components), "autoencoder" (dense, any example shape),
 #: "conv" (convolutional, single-channel images (H, W)).
@@ -204,7 +220,9 @@ def estimate_mi_compressed(x: Any, y: Any, *, dim: int | tuple[int, int] = 4, me
     The result is :func:`bayesmi.estimate_mi`'s (``estimate_kwargs`` passed on: ``seed``,
     ``units``, ``truth``, fit options ...; ``progress`` also shows the autoencoders' training), with ``diagnostics["compression"]`` holding, per
     compressed side, the method, dim, rows fitted and the share of variance lost on the
-    estimation rows. A large lost share warns that the bound may be far below I(X; Y).
+    estimation rows. A side losing more than :data:`LOST_VARIANCE_WARNING` of its variance raises a
+    :class:`CompressionWarning`: the interval is then one of a lower bound that may lie well below
+    I(X; Y) (more codes, or a better compressor, move it up).
     """
     from bayesmi.estimators.mi import estimate_mi
 
@@ -231,6 +249,13 @@ def estimate_mi_compressed(x: Any, y: Any, *, dim: int | tuple[int, int] = 4, me
         sides[name] = compressor.codes(data[rows])
         record[name] = {"method": method, "dim": side_dim, "fit_rows": len(fit_data),
                         "lost_variance": compressor.lost_variance(data[rows])}
+    lossy = {name: side["lost_variance"] for name, side in record.items()
+             if side["lost_variance"] > LOST_VARIANCE_WARNING}
+    if lossy:
+        warnings.warn(f"the codes of {' and '.join(f'{n} miss {v:.1%}' for n, v in lossy.items())} of the variance "
+                      f"(more than {LOST_VARIANCE_WARNING:.0%}): the posterior is of the codes' MI, a lower bound "
+                      f"of I(X;Y) that may lie well below it; try a larger dim or an autoencoder "
+                      f"(diagnostics['compression'])", CompressionWarning, stacklevel=find_stack_level())
     result = estimate_mi(sides["x"], sides["y"], y_type=y_type, seed=seed, **estimate_kwargs)
     result.diagnostics["compression"] = record
     return result

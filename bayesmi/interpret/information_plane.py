@@ -9,7 +9,8 @@ noise (``noise`` times the layer's root-mean-square spread) is added to them, wh
 I(X; L) finite for a deterministic network and gives dead units a spread. Both are then ordinary
 bayesmi posteriors: I(X_c; L_c) of two continuous codes, I(L_c; Y) with class labels.
 
-Compression only lowers MI (I(C(X); L_c) ≤ I(X; L)); the codes' lost variance is in the table.
+Compression only lowers MI (I(C(X); L_c) ≤ I(X; L)); the codes' lost variance is in the table, and
+codes that miss more than 5% of it raise a :class:`~bayesmi.interpret.compression.CompressionWarning`.
 Values are comparable along one layer's trajectory, less so across layers whose compressions
 keep different shares (Amjad et al. and Butakov et al. make the same caveat).
 """
@@ -28,7 +29,7 @@ import numpy as np
 import pandas as pd
 import tqdm
 
-from bayesmi.interpret.compression import Compressor, fit_compressor
+from bayesmi.interpret.compression import LOST_VARIANCE_WARNING, CompressionWarning, Compressor, fit_compressor
 from bayesmi.results import MIResult
 
 __all__ = ["InformationPlane", "QUANTITIES", "information_plane", "layer_outputs"]
@@ -134,7 +135,7 @@ def information_plane(snapshots: Mapping[int, Any], x: Any, y: Any, *, dim: int 
     x_lost = x_compressor.lost_variance(x)
     epochs = sorted(snapshots)
     rng = np.random.default_rng(seed)
-    rows, results = [], {}
+    rows, results, lossy = [], {}, []
     issued: dict[type[Warning], list[tuple[int, str, str, str]]] = {}
     bar = None
     for epoch in epochs:
@@ -152,6 +153,8 @@ def information_plane(snapshots: Mapping[int, Any], x: Any, y: Any, *, dim: int 
                 codes, lost = compressor.codes(noisy), compressor.lost_variance(noisy)
             else:
                 codes, lost = noisy, 0.0
+            if lost > LOST_VARIANCE_WARNING:
+                lossy.append(f"{names[layer]} at epoch {epoch} ({lost:.1%})")
             for quantity, (a, b, y_type) in zip(QUANTITIES, ((x_codes, codes, "continuous"), (codes, y, "categorical"))):
                 start = time.perf_counter()
                 with warnings.catch_warnings(record=True) as caught:
@@ -174,4 +177,12 @@ def information_plane(snapshots: Mapping[int, Any], x: Any, y: Any, *, dim: int 
         warnings.warn(f"information_plane: {len(where)} of {len(rows)} fits issued a {category.__name__} (see the "
                       f"table's converged and check_passed columns); the first, {quantity} of {name} at epoch "
                       f"{epoch}: {message}", category, stacklevel=2)
+    if x_lost > LOST_VARIANCE_WARNING or lossy:
+        parts = ([f"the {x_compressor.dim} input codes miss {x_lost:.1%} of the inputs' variance"]
+                 if x_lost > LOST_VARIANCE_WARNING else [])
+        if lossy:
+            parts.append(f"the {dim} PCA codes of {len(lossy)} of {len(rows) // 2} layer snapshots miss more than "
+                         f"{LOST_VARIANCE_WARNING:.0%} of theirs (the first, {lossy[0]}; the table's lost_variance)")
+        warnings.warn(f"information_plane: {'; '.join(parts)}. MI of lossy codes is a lower bound that may lie well "
+                      "below the uncompressed variables' MI", CompressionWarning, stacklevel=2)
     return InformationPlane(pd.DataFrame(rows), units, level, x_lost, results)
