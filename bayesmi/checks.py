@@ -45,8 +45,8 @@ from bayesmi.mixture import GMMParams
 from bayesmi.results import MisfitWarning, PredictiveCheck
 from bayesmi.util import find_stack_level
 
-__all__ = ["predictive_check", "class_predictive_check", "check_rows", "CHECK_LEVEL", "CHECK_ROWS", "CHECK_REPLICATES", "CHECK_MAX_DIM",
-           "CHECK_MAX_PAIRS", "warn_if_misfit"]
+__all__ = ["predictive_check", "class_predictive_check", "check_rows", "CHECK_LEVEL", "CHECK_ROWS", "CHECK_REPLICATES",
+           "CHECK_MAX_DIM", "CHECK_MAX_PAIRS", "warn_if_misfit"]
 
 #: The check fails below this two-sided p-value.
 CHECK_LEVEL = 0.01
@@ -83,6 +83,11 @@ def _checked_rows(n_total: int, dim: int, num_rows: int, rng: np.random.Generato
 def _replicate_draws(n_draws: int, num_replicates: int) -> np.ndarray:
     """Indices of the evenly spaced flattened posterior draws that each simulate one replicate."""
     return np.unique(np.linspace(0, n_draws - 1, min(num_replicates, n_draws)).round().astype(int))
+
+
+def _flat_draws(params: GMMParams) -> GMMParams:
+    """Posterior draws with leaves (chains, draws, K, ...) as NumPy leaves (chains × draws, K, ...)."""
+    return GMMParams(*(np.asarray(a).reshape((-1,) + a.shape[2:]) for a in params))
 
 
 def _simulate(params: GMMParams, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -137,7 +142,7 @@ def predictive_check(
              if 1 < dim_x * dim_y <= CHECK_MAX_PAIRS else [])
     names = ["I(X;Y)"] + [f"I(x{i};y{j})" for i, j in pairs]
     observed = _statistics(z[rows], dim_x, k, pairs)
-    flat = GMMParams(*(np.asarray(a).reshape((-1,) + a.shape[2:]) for a in params))
+    flat = _flat_draws(params)
     chosen = _replicate_draws(flat.weights.shape[0], num_replicates)
     simulated = _simulate(GMMParams(*(a[chosen] for a in flat)), rng, n)
     replicated = np.array([_statistics(s, dim_x, k, pairs) for s in simulated])  # (S, statistics)
@@ -199,8 +204,8 @@ def class_predictive_check(
     for c, params in enumerate(class_params):
         members = np.flatnonzero(codes == c)
         if members.size:
-            flat = GMMParams(*(np.asarray(a).reshape((-1,) + a.shape[2:])[chosen] for a in params))
-            simulated[:, members] = _simulate(flat, rng, members.size)
+            flat = _flat_draws(params)
+            simulated[:, members] = _simulate(GMMParams(*(a[chosen] for a in flat)), rng, members.size)
     replicated = np.array([_class_statistics(s, codes, k, columns) for s in simulated])
     return _compare(observed, replicated, names, "kNN {} of normal scores, k = " + str(k) + " (Ross 2014)", level,
                     n, start)
