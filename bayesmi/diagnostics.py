@@ -19,10 +19,11 @@ from typing import Any
 
 import numpy as np
 
+from bayesmi.arviz_adapter import add_group, from_groups
 from bayesmi.draws import draw_stats
 from bayesmi.mixture import GMMParams
 from bayesmi.results import ConvergenceWarning
-from bayesmi.util import arviz, find_stack_level
+from bayesmi.util import find_stack_level
 
 __all__ = ["Diagnosis", "diagnose", "warn_not_converged", "inference_data", "draws_group"]
 
@@ -113,7 +114,6 @@ def inference_data(
     ``draws="replicates"`` (bootstrap) puts quantities, parameters and statistics in a group
     "bootstrap" with dim "replicate" instead of "posterior"/"sample_stats" with (chain, draw).
     """
-    az = arviz()
     import xarray as xr
 
     variables = {name: values for name, (values, _) in quantities.items()}
@@ -139,12 +139,11 @@ def inference_data(
         group = xr.Dataset({name: (var_dims[name], np.asarray(a).reshape((-1,) + np.shape(a)[2:]))
                             for name, a in merged.items()},
                            coords={k: v for k, v in all_coords.items() if k in used})
-        idata = az.from_dict(observed_data=observed_data, coords=all_coords, dims=dims)
-        idata.add_groups({"bootstrap": group}, warn_on_custom_groups=False)
+        idata = from_groups({"observed_data": observed_data}, all_coords, dims)
+        add_group(idata, "bootstrap", group)
     else:
-        idata = az.from_dict(posterior=variables, sample_stats=stats or None, observed_data=observed_data,
-                             log_likelihood=dict(log_likelihood) if log_likelihood else None,
-                             coords=all_coords, dims=dims)
+        idata = from_groups({"posterior": variables, "sample_stats": stats, "observed_data": observed_data,
+                             "log_likelihood": log_likelihood}, all_coords, dims)
     group = idata[draws_group(draws)]
     for name, (_, long_name) in quantities.items():
         group[name].attrs.update(units=units, long_name=long_name)

@@ -3,9 +3,12 @@
 :func:`draw_stats` gives the rank-normalised split R-hat and the bulk and tail effective sample
 sizes of Vehtari et al. (2021, "Rank-normalization, folding, and localization: an improved R-hat"),
 :func:`mcse` the Monte Carlo standard errors of the mean and sd, :func:`hdi` the highest-density
-interval. They are ArviZ's formulas (equal to ~1e-12, tested), computed here because ArviZ, with
-xarray and matplotlib, takes ~0.5 s to import and a first estimate in a new process needs only
-these numbers; ``result.idata`` still holds everything for ArviZ.
+interval. They are ArviZ's formulas (equal to ~1e-12 on both ArviZ lines, tested), computed here
+because ArviZ, with xarray and matplotlib, takes ~0.5 s to import and a first estimate in a new
+process needs only these numbers; ``result.idata`` still holds everything for ArviZ. The tail ESS
+is Stan's and ArviZ 0.2x's (the 5% and 95% quantiles); ArviZ 1.x's ``az.summary`` takes it at its
+``ci_prob`` setting instead (0.89 by default: the 11% and 89% quantiles), so that one column
+differs there unless ``az.ess(..., method="tail", prob=0.95)`` is asked for.
 """
 
 from __future__ import annotations

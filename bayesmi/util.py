@@ -8,8 +8,8 @@
 - Arguments: :func:`check_int` for integer settings.
 - Batching: :func:`map_chunked` applies a vectorised JAX function a fixed-size chunk at a time.
 - Progress: :class:`Progress`, the one progress bar of an estimator call, advanced through stages.
-- Slow imports kept off the estimate path: :func:`arviz`, imported on first use without its
-  import-time notice; :func:`pandas_object` tells a pandas object without importing pandas.
+- Slow imports kept off the estimate path: :func:`pandas_object` tells a pandas object without
+  importing pandas (ArviZ is imported on first use by :mod:`bayesmi.arviz_adapter`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import numpy as np
 
 __all__ = [
     "UNITS", "to_units", "find_stack_level", "renamed_arguments", "format_values", "check_int",
-    "map_chunked", "Progress", "prob_label", "arviz", "pandas_object",
+    "map_chunked", "Progress", "prob_label", "pandas_object",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -156,17 +156,7 @@ def map_chunked(fn: Callable[[Any], Any], tree: Any, chunk_size: int, on_chunk: 
     return jax.tree.map(lambda *parts: np.concatenate(parts), *outputs)
 
 
-# --------------------------------------------------------------------------- ArviZ
-
-
-def arviz() -> Any:
-    """The ``arviz`` module, imported on first use (it is slow to import) without the FutureWarning
-    that ArviZ 0.2x prints at import about its coming 1.0 refactor, which says nothing about the
-    user's code."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"\s*ArviZ is undergoing a major refactor", category=FutureWarning)
-        import arviz as az
-    return az
+# --------------------------------------------------------------------------- pandas
 
 
 def pandas_object(value: Any) -> bool:

@@ -19,6 +19,7 @@ import tempfile
 from collections.abc import Iterator
 
 import matplotlib
+import numpy as np
 import pytest
 
 matplotlib.use("Agg")
@@ -57,6 +58,33 @@ def compilations() -> Iterator[list[str]]:
 def count_compilations():
     """:func:`compilations`, for tests that check a call compiles nothing new."""
     return compilations
+
+
+def arviz_summary_table(data, hdi_prob: float, **kwargs):
+    """ArviZ's own ``az.summary`` of ``data`` (unrounded) with the HDI at ``hdi_prob``, under ArviZ
+    0.2x's column names on both ArviZ lines. ArviZ 1.x takes ``ci_prob``/``ci_kind``, names the HDI
+    ``hdi90_lb``/``hdi90_ub``, and takes the tail ESS at its ``ci_prob`` (0.89 by default) where 0.2x
+    and Stan (Vehtari et al. 2021) take the 5% and 95% quantiles: that column is recomputed here
+    with ``prob=0.95`` (quantiles 0.05 and 0.95), the definition bayesmi.draws follows."""
+    from bayesmi.arviz_adapter import arviz, arviz_major
+
+    az = arviz()
+    if arviz_major() == 0:
+        return az.summary(data, hdi_prob=hdi_prob, round_to="none", **kwargs)
+    table = az.summary(data, ci_prob=hdi_prob, ci_kind="hdi", round_to="none", **kwargs)
+    label = table.columns[table.columns.str.endswith("_lb")][0][:-3]
+    lower, upper = 50 * (1 - hdi_prob), 50 * (1 + hdi_prob)
+    table = table.rename(columns={f"{label}_lb": f"hdi_{lower:g}%", f"{label}_ub": f"hdi_{upper:g}%"})
+    posterior = data["posterior"].dataset if hasattr(data, "children") else data  # a DataTree or a Dataset
+    tail = az.ess(posterior, method="tail", prob=0.95, **{k: v for k, v in kwargs.items() if k == "var_names"})
+    table["ess_tail"] = np.concatenate([np.ravel(tail[name].values) for name in tail.data_vars])
+    return table
+
+
+@pytest.fixture
+def arviz_summary():
+    """:func:`arviz_summary_table`, for tests that compare bayesmi's numbers with ArviZ's."""
+    return arviz_summary_table
 
 
 #: Memory maps above which a worker frees its compiled programs after a test file: less than half

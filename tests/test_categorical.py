@@ -5,6 +5,7 @@ import pytest
 
 import bayesmi
 from bayesmi import toys
+from bayesmi.arviz_adapter import group_names
 from bayesmi.estimators.categorical import MIN_CLASS_SAMPLES
 
 BINARY = toys.class_conditional_gaussian()  # means ±1, unit sd, priors 0.8/0.2: I = 0.2326 nats
@@ -47,7 +48,7 @@ def test_class_labels_are_kept_on_the_result():
     mean, var = a / a.sum(), a * (a.sum() - a) / (a.sum() ** 2 * (a.sum() + 1))
     assert abs(probs[..., 1].mean() - mean[1]) < 4 * np.sqrt(var[1] / 200)
     assert abs(probs[..., 1].std() / np.sqrt(var[1]) - 1) < 0.15
-    assert {"posterior", "observed_data", "log_likelihood"} <= set(res.idata.groups())
+    assert {"posterior", "observed_data", "log_likelihood"} <= set(group_names(res.idata))
     assert res.idata.log_likelihood["xy"].shape == (4, 500, 1000)
     assert "mi [nats]" in res.summary().index[0]
 

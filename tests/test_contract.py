@@ -15,6 +15,7 @@ import pytest
 
 import bayesmi
 from bayesmi import ConvergenceWarning, MIMatrix, MIResult
+from bayesmi.arviz_adapter import group_names
 
 N = 150
 RNG = np.random.default_rng(0)
@@ -127,11 +128,11 @@ def test_converged_is_false_exactly_when_a_convergence_warning_names_problems(na
 def test_replicates_are_labelled_as_replicates_not_posterior_draws():
     boot, _ = run("mi", "bootstrap", "nats")
     assert boot.draws_kind == "replicates" and math.isnan(boot.rhat) and math.isnan(boot.ess)
-    assert "posterior" not in boot.idata.groups() and "bootstrap" in boot.idata.groups()
+    assert "posterior" not in group_names(boot.idata) and "bootstrap" in group_names(boot.idata)
     assert "replicates" in boot.summary().columns and "r_hat" not in boot.summary().columns
     assert "replicates" in repr(boot) and "rhat" not in repr(boot)
     gibbs, _ = run("mi", "gibbs", "nats")
-    assert gibbs.draws_kind == "posterior" and "posterior" in gibbs.idata.groups()
+    assert gibbs.draws_kind == "posterior" and "posterior" in group_names(gibbs.idata)
 
 
 # --------------------------------------------------------------------------- bad input

@@ -48,11 +48,12 @@ from typing import Any, Literal
 import jax.numpy as jnp
 import numpy as np
 
+from bayesmi.arviz_adapter import from_groups
 from bayesmi.draws import draw_stats
 from bayesmi.inputs import check_aligned, check_categories, encode_labels
 from bayesmi.results import MIMatrix, MIResult
 from bayesmi.tables import TableMeasures, contingency_table, grid_measures, pair_alphas
-from bayesmi.util import arviz, check_int, find_stack_level, renamed_arguments, to_units
+from bayesmi.util import check_int, find_stack_level, renamed_arguments, to_units
 
 __all__ = ["mutual_information", "entropy", "pairwise_mutual_information", "neuron_measures", "NEURON_MEASURES",
            "MAX_TABLE_CELLS", "METHOD"]
@@ -105,9 +106,8 @@ def _counts(x: np.ndarray, y: np.ndarray, kx: int, ky: int) -> np.ndarray:
 def _table_idata(posterior: dict[str, np.ndarray], counts: np.ndarray, coords: dict[str, np.ndarray], a: float,
                  units: str) -> Any:
     """InferenceData of table measures (posterior draws (1, num_draws) by name) and their counts."""
-    idata = arviz().from_dict(posterior=posterior, observed_data={"counts": counts},
-                              constant_data={"concentration": np.array(a)}, coords=coords,
-                              dims={"counts": list(coords)})
+    idata = from_groups({"posterior": posterior, "observed_data": {"counts": counts},
+                         "constant_data": {"concentration": np.array(a)}}, coords, {"counts": list(coords)})
     for var in posterior:
         idata.posterior[var].attrs.update(units=units, long_name=_LONG_NAMES[var])
     return idata
