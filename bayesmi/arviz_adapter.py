@@ -10,8 +10,9 @@ bayesmi supports two ArviZ lines, whose containers and constructors differ:
 
 On both, a group reads as ``idata["posterior"]`` or ``idata.posterior``, a variable as
 ``idata.posterior["mi"]`` (attributes included), and ``az.summary``, ``az.loo`` and
-``az.plot_trace`` take the result directly. Everything else in bayesmi that builds or reads
-results goes through the functions here; ArviZ is imported on first use (it takes ~0.5 s).
+``az.plot_trace`` take the result directly, so only building a result, adding a group and listing
+the groups differ: bayesmi does those through the functions here. ArviZ is imported on first use
+(it takes ~0.5 s).
 """
 
 from __future__ import annotations
@@ -39,9 +40,9 @@ def arviz_major() -> int:
 
 def from_groups(groups: Mapping[str, Mapping[str, Any] | None], coords: Mapping[str, Any] | None = None,
                 dims: Mapping[str, list[str]] | None = None) -> Any:
-    """A result container from arrays by group: ``groups`` maps a group name ("posterior",
-    "sample_stats", "log_likelihood"; "observed_data", "constant_data") to {variable: array}; arrays of sampled
-    groups lead with (chain, draw). Empty or None groups are left out. ``dims`` names each
+    """A result container from arrays by group: ``groups`` maps a group name (sampled: "posterior",
+    "sample_stats", "log_likelihood", arrays leading with (chain, draw); or "observed_data",
+    "constant_data") to {variable: array}. Empty or None groups are left out. ``dims`` names each
     variable's dimensions after (chain, draw); ``coords`` gives the coordinates of those dims."""
     az = arviz()
     present = {name: dict(variables) for name, variables in groups.items() if variables}
