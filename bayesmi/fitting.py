@@ -50,14 +50,20 @@ __all__ = [
 MAX_POINTWISE_VALUES = 50_000_000
 #: Values of the largest intermediate of one compiled call of a per-draw integral (draws × points ×
 #: components): the draws per call follow from it. Calls that stay in the CPU caches ran 1.5-5× faster
-#: per draw than 256 draws per call (K = 10, D = 3: 2.0 against 10 ms per draw, on 2 loaded cores).
-DRAW_CHUNK_VALUES = 1 << 21
+#: per draw than 256 draws per call (K = 10, D = 3: 2.0 against 10 ms per draw, on 2 loaded cores). At 2²¹
+#: an 8-D, K = 10 MI took 10 draws per call and 5.7 ms per draw, against 3.2-3.7 ms with 1-4; the best
+#: draws per call held ~10⁶ values at every size measured (D = 2, K = 3: 64; D = 4, K = 5: 16; D = 8, K = 10: 4).
+DRAW_CHUNK_VALUES = 1 << 20
 #: Draws per posterior integrated again with 16 × the points to measure the MC error that all draws
-#: share (:func:`integrate`): a sixteenth of the draws, so the refinement costs about as much as the
-#: first pass, rounded up to a power of two and kept within these bounds (64 estimate the sd of the
-#: per-draw differences to ~9%, 256 to ~5%). With 256 draws for 1000 the refinement cost 4 × the first
-#: pass (measured on a 10-class fit: 127 of 158 s).
-REFINED_DRAWS = (64, 256)
+#: share (:func:`integrate`): a thirty-second of the draws, rounded up to a power of two and kept within
+#: these bounds, so the refinement costs about half a first pass. The 16 × are 16 independent point sets
+#: of the first pass's size, each through the first pass's compiled program: one set of 16 × the points
+#: cost ~30 × a first-pass draw on CPU, its values out of the caches (a 10-class, 35-component integral:
+#: 10 ms per draw at 2048 points per component, 335 ms at 16 ×). 32 draws estimate the sd of the per-draw
+#: differences to ~13% and the shift to 1/√32 of that sd; the shared error, which the shift removes, does
+#: not average over the subset at all (the refined draws share their points too), so more draws buy
+#: little.
+REFINED_DRAWS = (32, 256)
 #: Draws per compiled call of a closed-form quantity (single Gaussians), whatever their dimension.
 CLOSED_FORM_CHUNK = 256
 #: K is chosen (and the samplers' MAP start fitted) on a random subsample of this many rows of a
@@ -236,10 +242,12 @@ def integrate(
     with. A posterior whose MC s.e. exceeds ``MC_SE_TARGET`` × its sd is refined in two steps:
 
     1. Most of that error is shared by all draws (the same points; measured on a 3 + 3-D spiral fit:
-       73% of its variance), and a shift removes it: a sixteenth of the draws (:data:`REFINED_DRAWS`),
-       evenly spaced, are integrated again with 16 × the points (independent ones), every draw is
-       moved by the mean difference, and what is left per draw is the sd of the differences. If that is within the
-       target (else after recomputing every draw with 4 × the points), the posterior is done.
+       73% of its variance), and a shift removes it: a thirty-second of the draws (:data:`REFINED_DRAWS`),
+       evenly spaced, are integrated again with 16 × the points (16 independent point sets of the first
+       pass's size: the first pass's compiled program, and values that stay in the CPU caches), every
+       draw is moved by the mean difference, and what is left per draw is the sd of the differences. If
+       that is within the target (else after recomputing every draw with 4 × the points), the posterior
+       is done.
     2. Otherwise every draw gets 16 × the points, as the subset did.
 
     A warning names ``label`` if a posterior still misses the target. A quantity in closed form for
@@ -253,27 +261,30 @@ def integrate(
     exact = closed_form(quantity, *(m for m in mixtures if isinstance(m, GMMParams)))
     first = 0 if exact else max(options.num_points, 1 << (2 * dim - 1).bit_length())  # moment matching: >= 2D points
 
-    def evaluate(posteriors: np.ndarray, draw_index: np.ndarray | None, points: int, points_seed: int
-                 ) -> tuple[np.ndarray, np.ndarray]:
-        """Values and s.e. (len(posteriors), draws) of the flattened draws ``draw_index`` (all: None)."""
+    def evaluate(posteriors: np.ndarray, draw_index: np.ndarray | None, points: int, points_seed: int,
+                 repeats: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """Values and s.e. (len(posteriors), draws) of the flattened draws ``draw_index`` (all: None),
+        averaged over ``repeats`` independent point sets (seeds ``points_seed`` + 0, 1, …)."""
         part = jax.tree.map(lambda a: a[posteriors].reshape((posteriors.size, -1) + a.shape[3:]), draws)
         if draw_index is not None:
             part = jax.tree.map(lambda a: a[:, draw_index], part)
         width = jax.tree.leaves(part)[0].shape[1]
         part = jax.tree.map(lambda a: a.reshape((-1,) + a.shape[2:]), part)
-        base = (np.zeros((options.num_randomizations, 0, dim), np.float32) if exact
-                else jnp.asarray(qmc_normal_points(dim, points, options.num_randomizations, points_seed)))
         n_draws = jax.tree.leaves(part)[0].shape[0]
-        chunk = max(1, DRAW_CHUNK_VALUES // (base.shape[0] * max(points, 1) * n_components**2))
+        chunk = max(1, DRAW_CHUNK_VALUES // (options.num_randomizations * max(points, 1) * n_components**2))
         if exact:
             # Closed forms factorise D × D matrices per draw: thousands of draws in one call hung jaxlib
             # 0.10 on CPU (8000 draws of K = 1 fits in 20 and 100 dimensions, after a Gibbs run).
             chunk = min(chunk, CLOSED_FORM_CHUNK)
-        how = "closed form" if exact else f"{points} points per component"
-        progress.stage(f"{label} integral ({how})", -(-n_draws // chunk))
-        v, e = map_chunked(lambda d: _per_draw(quantity, static, d, base), part, chunk, progress.update)
-        return np.asarray(v, np.float64).reshape(posteriors.size, width), np.asarray(e, np.float64).reshape(
-            posteriors.size, width)
+        how = "closed form" if exact else f"{points} points per component{f' × {repeats}' if repeats > 1 else ''}"
+        progress.stage(f"{label} integral ({how})", repeats * -(-n_draws // chunk))
+        v, e = np.zeros((2, n_draws))
+        for r in range(repeats):
+            base = (np.zeros((options.num_randomizations, 0, dim), np.float32) if exact
+                    else jnp.asarray(qmc_normal_points(dim, points, options.num_randomizations, points_seed + r)))
+            v_r, e_r = map_chunked(lambda d: _per_draw(quantity, static, d, base), part, chunk, progress.update)
+            v, e = v + np.asarray(v_r, np.float64), e + np.asarray(e_r, np.float64) ** 2
+        return (v / repeats).reshape(posteriors.size, width), np.sqrt(e / repeats**2).reshape(posteriors.size, width)
 
     every = np.arange(lead[0])
     values, se = evaluate(every, None, first, seed)  # (P, chains × draws)
@@ -283,9 +294,9 @@ def integrate(
     todo = np.flatnonzero(mc_se > MC_SE_TARGET * sd)
     if todo.size:
         low, high = REFINED_DRAWS
-        n_refined = min(values.shape[1], max(low, min(high, _next_power_of_two(-(-values.shape[1] // 16)))))
+        n_refined = min(values.shape[1], max(low, min(high, _next_power_of_two(-(-values.shape[1] // 32)))))
         subset = np.unique(np.linspace(0, values.shape[1] - 1, n_refined).round().astype(int))
-        refined, refined_se = evaluate(todo, subset, 16 * first, seed + 1)
+        refined, refined_se = evaluate(todo, subset, first, seed + 1, repeats=16)
         for points in (first, 4 * first):
             if points > first:
                 values[todo], se[todo] = evaluate(todo, None, points, seed)

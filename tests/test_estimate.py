@@ -182,7 +182,7 @@ def test_mc_error_small_against_posterior_sd(method):
 
 def test_mc_error_shared_by_all_draws_is_shifted_away_using_a_refined_subset():
     """With few QMC points most of a draw's MC error is shared by every draw (common random numbers):
-    the integral refines a sixteenth of the draws (here 64 of 1000) with 16 x the points and shifts
+    the integral refines a thirty-second of the draws (here 32 of 1000) with 16 x the points and shifts
     all draws by the mean difference. The result agrees with the draws integrated at 4096 points
     within the reported MC errors."""
     import jax

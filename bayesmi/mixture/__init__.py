@@ -10,6 +10,7 @@ NumPyro, inference, results or plotting, and this package imports nothing else o
 from bayesmi.mixture.information import (
     categorical_mutual_information,
     class_log_likelihoods,
+    class_mixture,
     closed_form,
     conditional_mutual_information,
     entropy,
@@ -38,6 +39,7 @@ __all__ = [
     "first_components",
     "component_points", "sample", "qmc_normal_points", "expectation", "mc_estimate", "pointwise_mutual_information",
     "mutual_information", "entropy", "kl_divergence", "pointwise_conditional_mutual_information",
-    "conditional_mutual_information", "class_log_likelihoods", "pointwise_categorical_mutual_information",
+    "conditional_mutual_information", "class_log_likelihoods", "class_mixture",
+    "pointwise_categorical_mutual_information",
     "categorical_mutual_information", "closed_form",
 ]

