@@ -23,6 +23,7 @@ import multiprocessing
 import os
 import pickle
 import sqlite3
+import sys
 import tempfile
 import threading
 from collections import deque
@@ -353,8 +354,17 @@ def pin_to_cores(count: int = 1, lock_dir: str | os.PathLike | None = None) -> l
 
 
 def _start_worker(env: Mapping[str, str], pin_cores: int) -> None:
-    """Process-pool initializer: set ``env`` and claim ``pin_cores`` cores (0: none) before any task runs."""
+    """Process-pool initializer: set ``env`` and claim ``pin_cores`` cores (0: none) before any task runs.
+
+    A spawned worker imports the parent's main module before this runs; if that imported JAX, JAX
+    has already read its settings from the environment, so the compilation cache is also set in
+    JAX's config (without it, a script that imports bayesmi at the top ran its workers uncached)."""
     os.environ.update(env)
+    jax = sys.modules.get("jax")
+    if jax is not None and "JAX_COMPILATION_CACHE_DIR" in env:
+        jax.config.update("jax_compilation_cache_dir", env["JAX_COMPILATION_CACHE_DIR"])
+        jax.config.update("jax_persistent_cache_min_compile_time_secs",
+                          float(env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"]))
     if pin_cores:
         pin_to_cores(pin_cores)
 

@@ -220,8 +220,10 @@ def test_compressors_refuse_bad_input():
 @pytest.fixture(scope="module")
 def tiny_plane():
     """A 64-12-10 MLP on sklearn's digits, before training and after 4 epochs (2 chains × 200 draws
-    per fit, to keep the 8 fits quick)."""
+    per fit, to keep the 8 fits quick). The fits go through an executor (a thread here: the task
+    path of a process pool or cluster, without starting processes)."""
     import warnings
+    from concurrent.futures import ThreadPoolExecutor
 
     from bayesmi.data import load_digits
     from bayesmi.interpret import information_plane
@@ -233,8 +235,9 @@ def tiny_plane():
                      progress=False, on_epoch=lambda epoch, model: snapshots.update({epoch: model}) if epoch == 4 else None)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        plane = information_plane(snapshots, digits.x_test, digits.y_test, seed=0, progress=False, num_chains=2,
-                                  num_samples=200)
+        with ThreadPoolExecutor(1) as executor:
+            plane = information_plane(snapshots, digits.x_test, digits.y_test, seed=0, progress=False, num_chains=2,
+                                      num_samples=200, executor=executor)
     return plane, caught, digits
 
 
@@ -289,6 +292,14 @@ def test_information_plane_refuses_bad_input():
         information_plane({}, np.zeros((10, 4)), np.zeros(10, int))
     from bayesmi.nets import MLP
 
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    forking = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+    with pytest.raises(ValueError, match="forks its workers"):
+        information_plane({0: MLP(4, [3], 2, jax.random.key(0))}, np.ones((10, 4)), np.zeros(10, int),
+                          executor=forking)
+    forking.shutdown()
     with pytest.raises(ValueError, match="one class label per example"):
         information_plane({0: MLP(4, [3], 2, jax.random.key(0))}, np.ones((10, 4)), np.zeros(9, int),
                           x_compressor=fit_compressor(np.random.default_rng(0).normal(size=(10, 4)), 2))

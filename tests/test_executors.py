@@ -208,6 +208,33 @@ def study(store=None):
                           num_samples=40, units="nats", y_type="auto", transform="auto")
 
 
+WORKER_CACHE_SCRIPT = """
+import sys
+import jax  # imported by the main module, so a spawned worker has JAX before its initializer runs
+import jax.numpy as jnp
+from bayesmi.parallel import process_pool
+
+def compile_one():
+    jax.jit(lambda a: jnp.cos(a) @ a.T)(jnp.ones((8, 8))).block_until_ready()
+    return jax.config.jax_compilation_cache_dir
+
+if __name__ == "__main__":
+    with process_pool(1, compilation_cache=sys.argv[1], pin_cores=False) as pool:
+        print(pool.submit(compile_one).result())
+"""
+
+
+def test_spawned_workers_use_the_compilation_cache_when_the_main_module_imported_jax(tmp_path):
+    """A script that imports JAX at the top: its spawned workers import it too (as the parent's main
+    module) before their initializer sets the environment, and used to compile without the cache."""
+    script, cache = tmp_path / "plane_like.py", tmp_path / "cache"
+    script.write_text(WORKER_CACHE_SCRIPT)
+    out = subprocess.run([sys.executable, str(script), str(cache)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == str(cache.resolve())
+    assert any(cache.iterdir()), "the worker wrote no compiled program to the cache"
+
+
 def test_study_killed_midway_resumes_to_the_same_table(tmp_path):
     """``bayesmi validate --store`` killed by SIGKILL after its first fits; the same study rerun
     with that store fits only the rest and returns the table of an uninterrupted run."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -101,10 +102,24 @@ def _noisy(a: np.ndarray, noise: float, rng: np.random.Generator) -> np.ndarray:
     return a + noise * (spread if spread > 0 else 1.0) * rng.standard_normal(a.shape)
 
 
+def _plane_fit(a: np.ndarray, b: np.ndarray, y_type: str, units: str, seed: int, fit_options: dict[str, Any]
+               ) -> tuple[MIResult, list[tuple[type[Warning], str]], float]:
+    """One point of the plane (a picklable task): the posterior of I(a; b), the warnings its fit issued
+    as (category, message), and its wall seconds."""
+    from bayesmi.estimators.mi import estimate_mi
+
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = estimate_mi(a, b, y_type=y_type, units=units, seed=seed, progress=False, **fit_options)
+    return result, [(w.category, str(w.message)) for w in caught], time.perf_counter() - start
+
+
 def information_plane(snapshots: Mapping[int, Any], x: Any, y: Any, *, dim: int = 4, noise: float = 1e-3,
                       x_compressor: Compressor | None = None, layer_names: Sequence[str] | None = None,
                       level: float = 0.95, units: Literal["nats", "bits"] = "nats", seed: int = 0,
-                      progress: bool = True, **fit_options: Any) -> InformationPlane:
+                      progress: bool = True, executor: Executor | None = None,
+                      **fit_options: Any) -> InformationPlane:
     """I(X; L) and I(L; Y), with posterior intervals, of every layer of every model snapshot.
 
     Args:
@@ -119,12 +134,18 @@ def information_plane(snapshots: Mapping[int, Any], x: Any, y: Any, *, dim: int 
         layer_names: one name per layer (default "hidden 1", …, "output").
         level, units: the intervals' probability and the units of every number.
         seed: noise, compressor and every fit derive from it.
-        progress: a bar over the fits. fit_options: passed to :func:`bayesmi.estimate_mi`.
+        progress: a bar over the fits.
+        executor: fits the points of the plane in parallel, e.g. ``bayesmi.parallel.process_pool(2)``
+            on both cores of a laptop, a Ray or Dask executor on a cluster (the fits are independent;
+            each worker compiles its own programs). None: one after another in this process. The
+            codes, and so the data of every fit, are the same either way.
+        fit_options: passed to :func:`bayesmi.estimate_mi`.
     """
-    from bayesmi.estimators.mi import estimate_mi
+    from bayesmi.parallel import Task, check_executor, run_tasks
 
     if not snapshots:
         raise ValueError("snapshots is empty: give {epoch: model} for at least one epoch")
+    check_executor(executor)
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y)
     if y.shape != (len(x),):
@@ -133,19 +154,14 @@ def information_plane(snapshots: Mapping[int, Any], x: Any, y: Any, *, dim: int 
         x_compressor = fit_compressor(x, dim, "autoencoder", seed=seed, progress=progress)
     x_codes = x_compressor.codes(x)
     x_lost = x_compressor.lost_variance(x)
-    epochs = sorted(snapshots)
     rng = np.random.default_rng(seed)
-    rows, results, lossy = [], {}, []
-    issued: dict[type[Warning], list[tuple[int, str, str, str]]] = {}
-    bar = None
-    for epoch in epochs:
+    points, tasks, lossy = [], [], []
+    for epoch in sorted(snapshots):
         outputs = layer_outputs(snapshots[epoch], x)
         names = list(layer_names) if layer_names is not None else [
             *(f"hidden {i + 1}" for i in range(len(outputs) - 1)), "output"]
         if len(names) != len(outputs):
             raise ValueError(f"layer_names has {len(names)} names for {len(outputs)} layers")
-        if bar is None:
-            bar = tqdm.tqdm(total=len(epochs) * len(outputs) * 2, desc="information plane", disable=not progress)
         for layer, activations in enumerate(outputs):
             noisy = _noisy(activations, noise, rng)
             if noisy.shape[1] > dim:
@@ -156,22 +172,22 @@ def information_plane(snapshots: Mapping[int, Any], x: Any, y: Any, *, dim: int 
             if lost > LOST_VARIANCE_WARNING:
                 lossy.append(f"{names[layer]} at epoch {epoch} ({lost:.1%})")
             for quantity, (a, b, y_type) in zip(QUANTITIES, ((x_codes, codes, "continuous"), (codes, y, "categorical"))):
-                start = time.perf_counter()
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always")
-                    result = estimate_mi(a, b, y_type=y_type, units=units, seed=seed, progress=False, **fit_options)
-                for warning in caught:
-                    issued.setdefault(warning.category, []).append((epoch, names[layer], quantity, str(warning.message)))
-                low, high = result.interval(level)
-                results[epoch, layer, quantity] = result
-                rows.append({"epoch": epoch, "layer": layer, "layer_name": names[layer], "quantity": quantity,
-                             "mean": result.mean, "sd": result.sd, "low": low, "high": high,
-                             "converged": result.converged, "check_passed": result.check_passed,
-                             "lost_variance": lost, "seconds": time.perf_counter() - start,
-                             **{f"seconds_{stage}": seconds for stage, seconds in
-                                result.diagnostics.get("timings", {}).items()}})
-                bar.update()
-    bar.close()
+                points.append((epoch, layer, names[layer], quantity, lost))
+                tasks.append(Task(f"{epoch}/{layer}/{quantity}", _plane_fit, (a, b, y_type, units, seed, fit_options)))
+    with tqdm.tqdm(total=len(tasks), desc="information plane", disable=not progress) as bar:
+        outcomes = run_tasks(tasks, executor, on_result=lambda *_: bar.update())
+    rows, results = [], {}
+    issued: dict[type[Warning], list[tuple[int, str, str, str]]] = {}
+    for (epoch, layer, name, quantity, lost), (result, caught, seconds) in zip(points, outcomes.values()):
+        for category, message in caught:
+            issued.setdefault(category, []).append((epoch, name, quantity, message))
+        low, high = result.interval(level)
+        results[epoch, layer, quantity] = result
+        rows.append({"epoch": epoch, "layer": layer, "layer_name": name, "quantity": quantity,
+                     "mean": result.mean, "sd": result.sd, "low": low, "high": high,
+                     "converged": result.converged, "check_passed": result.check_passed,
+                     "lost_variance": lost, "seconds": seconds,
+                     **{f"seconds_{stage}": sec for stage, sec in result.diagnostics.get("timings", {}).items()}})
     for category, where in issued.items():  # one warning per kind instead of one per fit
         epoch, name, quantity, message = where[0]
         warnings.warn(f"information_plane: {len(where)} of {len(rows)} fits issued a {category.__name__} (see the "
