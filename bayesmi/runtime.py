@@ -30,6 +30,7 @@ import numpy as np
 
 __all__ = [
     "BUCKETS_PER_OCTAVE",
+    "bucket_components",
     "bucket_rows",
     "compilation_cache_dir",
     "enable_compilation_cache",
@@ -82,6 +83,13 @@ def bucket_rows(n: int) -> int:
         return 16
     step = 1 << max(n.bit_length() - 1 - (BUCKETS_PER_OCTAVE.bit_length() - 1), 0)
     return -(-n // step) * step
+
+
+def bucket_components(k: int) -> int:
+    """The smallest component bucket ≥ k: k itself up to 2, then k rounded up to an even number
+    (3 → 4, 5 → 6, 9 → 10), at most 33% padding. Samplers that leave weight-0 components inactive
+    pad to it, so the fits of a study, whose chosen K wander by one or two, share compiled programs."""
+    return k if k <= 2 else k + (k % 2)
 
 
 def stored_jit(fun: Callable | None = None, *, static_argnames: Sequence[str] = ()) -> Callable:

@@ -18,7 +18,7 @@ import pytest
 
 import bayesmi
 from bayesmi.estimators.mi import DimensionBiasWarning
-from bayesmi.runtime import bucket_rows, compilation_cache_dir
+from bayesmi.runtime import bucket_components, bucket_rows, compilation_cache_dir
 
 
 @pytest.mark.parametrize("n", [1, 15, 16, 17, 100, 999, 1000, 1024, 1025, 4097, 10_000, 123_456, 1_000_000])
@@ -31,6 +31,41 @@ def test_row_buckets_hold_every_size_with_at_most_a_quarter_padding(n):
 def test_buckets_are_few_per_doubling():
     assert len({bucket_rows(n) for n in range(1025, 2049)}) == 4
     assert bucket_rows(2000) == bucket_rows(1900) == 2048
+
+
+def test_component_buckets_pad_by_at_most_one_slot():
+    assert [bucket_components(k) for k in range(1, 11)] == [1, 2, 4, 4, 6, 6, 8, 8, 10, 10]
+    assert all(bucket_components(bucket_components(k)) == bucket_components(k) for k in range(1, 40))
+
+
+def test_gibbs_draws_with_padded_component_slots_equal_the_unpadded_draws():
+    """A K = 3 batch runs in 4 slots (the 4th of weight 0, inactive) and is cut back to 3: JAX's
+    partitionable PRNG draws the same numbers for the real components, so the draws agree with a run
+    in exactly 3 slots to float32 rounding (the weights are renormalised over the active slots)."""
+    import jax
+
+    from bayesmi.fitting import fit_mixtures
+    from bayesmi.infer import gibbs
+    from bayesmi.options import FitOptions
+    from bayesmi.util import Progress
+
+    rng = np.random.default_rng(0)
+    z = np.concatenate([rng.normal(c, 0.5, (200, 2)) for c in (-2, 0, 2)]).astype(np.float32)
+    z = (z - z.mean(0)) / z.std(0)
+    options = FitOptions(method="gibbs", num_components=3, num_warmup=30, num_samples=40, num_chains=2,
+                         progress=False)
+    with Progress(False, "") as progress:
+        padded = fit_mixtures([z], options, jax.random.key(0), progress)
+    original = gibbs.bucket_components
+    try:
+        gibbs.bucket_components = lambda k: k
+        with Progress(False, "") as progress:
+            plain = fit_mixtures([z], options, jax.random.key(0), progress)
+    finally:
+        gibbs.bucket_components = original
+    assert padded.params.means.shape == plain.params.means.shape == (1, 2, 40, 3, 2)
+    for a, b in zip(padded.params, plain.params):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-6)
 
 
 def test_cache_dir_follows_the_environment(tmp_path, monkeypatch):

@@ -23,10 +23,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from bayesmi.infer.base import mcmc_draw_problems
-from bayesmi.mixture import GMMParams, component_log_prob
+from bayesmi.mixture import GMMParams, component_log_prob, first_components, pad_components
 from bayesmi.models import GMMPrior
 from bayesmi.options import FitOptions
-from bayesmi.runtime import shard_chains, stored_jit
+from bayesmi.runtime import bucket_components, shard_chains, stored_jit
 from bayesmi.util import Progress
 
 __all__ = ["PROGRESS_UPDATES", "GibbsInfo", "GibbsState", "sample", "step"]
@@ -144,11 +144,14 @@ def sample(
     (chains split over the devices of a machine with several: :func:`bayesmi.runtime.shard_chains`).
 
     z: (S, N, D); mask: (S, N) (0 marks padding rows); init: leaves (S, K_max, ...), every chain of a
-    set starting there (components of weight 0 stay inactive, so sets of different K share the
-    program). Returns the draws after ``options.num_warmup`` sweeps, leaves (S, chains,
-    num_samples, K_max, ...). Sweeps run in :data:`PROGRESS_UPDATES` compiled chunks; rounding the
-    total up to whole chunks only lengthens the warmup.
+    set starting there. Components of weight 0 stay inactive, so sets of different K share the
+    program, and K_max is padded to its bucket (:func:`bayesmi.runtime.bucket_components`) so that
+    batches whose largest K differs by one do too. Returns the draws after ``options.num_warmup``
+    sweeps, leaves (S, chains, num_samples, K_max, ...). Sweeps run in :data:`PROGRESS_UPDATES`
+    compiled chunks; rounding the total up to whole chunks only lengthens the warmup.
     """
+    k_max = init.weights.shape[-1]
+    init = pad_components(jax.tree.map(np.asarray, init), bucket_components(k_max))
     sets, chains = init.weights.shape[0], options.num_chains
     total = options.num_warmup + options.num_samples
     chunk = -(-total // min(PROGRESS_UPDATES, total))
@@ -167,4 +170,4 @@ def sample(
         if i == 0:
             progress.note("")
     keep = lambda *parts: np.moveaxis(np.concatenate(parts)[-options.num_samples:], 0, 2)
-    return jax.tree.map(keep, *params), GibbsInfo(keep(*log_lik))
+    return first_components(jax.tree.map(keep, *params), k_max), GibbsInfo(keep(*log_lik))

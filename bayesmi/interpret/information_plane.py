@@ -174,11 +174,15 @@ def information_plane(snapshots: Mapping[int, Any], x: Any, y: Any, *, dim: int 
             for quantity, (a, b, y_type) in zip(QUANTITIES, ((x_codes, codes, "continuous"), (codes, y, "categorical"))):
                 points.append((epoch, layer, names[layer], quantity, lost))
                 tasks.append(Task(f"{epoch}/{layer}/{quantity}", _plane_fit, (a, b, y_type, units, seed, fit_options)))
+    # Longest first, so that workers finish together: a 10-class I(L;Y) fit costs ~1.4 × an
+    # I(X;L) one (measured on the Fashion-MNIST MLP plane).
+    longest_first = sorted(tasks, key=lambda task: not task.key.endswith(QUANTITIES[1]))
     with tqdm.tqdm(total=len(tasks), desc="information plane", disable=not progress) as bar:
-        outcomes = run_tasks(tasks, executor, on_result=lambda *_: bar.update())
+        outcomes = run_tasks(longest_first, executor, on_result=lambda *_: bar.update())
     rows, results = [], {}
     issued: dict[type[Warning], list[tuple[int, str, str, str]]] = {}
-    for (epoch, layer, name, quantity, lost), (result, caught, seconds) in zip(points, outcomes.values()):
+    for (epoch, layer, name, quantity, lost), task in zip(points, tasks):
+        result, caught, seconds = outcomes[task.key]
         for category, message in caught:
             issued.setdefault(category, []).append((epoch, name, quantity, message))
         low, high = result.interval(level)
