@@ -107,15 +107,15 @@ def _free_compiled_programs():
         sys.modules["jax"].clear_caches()
 
 
-#: Test files in decreasing order of their running time (measured: notebooks ~410 s of worker time,
-#: then 195 s down to ~45 s). With ``--dist loadfile`` each file runs whole on one worker, and the
-#: workers take files in collection order as they become free: longest first keeps them busy to
-#: the end (a long file collected last would run alone while the other worker idles). Files not
-#: listed follow in their usual order.
-LONG_FILES = ("test_notebooks.py", "test_estimate.py", "test_compression.py", "test_contract.py", "test_runtime.py",
-              "test_interpret_matrix.py", "test_executors.py", "test_new_user.py", "test_categorical.py",
-              "test_fit_path.py", "test_nuts.py", "test_ksg.py", "test_information.py", "test_discrete.py",
-              "test_mixture.py")
+#: Test files in decreasing order of their running time in the default run (measured on 2 cores,
+#: 2026-12: test_estimate ~230 s of worker time, then ~150 s down to ~30 s). With ``--dist loadfile``
+#: each file runs whole on one worker, and the workers take files in collection order as they become
+#: free: longest first keeps them busy to the end (a long file collected last would run alone while
+#: the other worker idles). Files not listed follow in their usual order.
+LONG_FILES = ("test_estimate.py", "test_interpret_matrix.py", "test_notebooks.py", "test_contract.py",
+              "test_compression.py", "test_nuts.py", "test_executors.py", "test_runtime.py", "test_mixture.py",
+              "test_new_user.py", "test_ksg.py", "test_discrete.py", "test_categorical.py", "test_information.py",
+              "test_fit_path.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -168,6 +168,8 @@ def test_a_lossy_code_gives_a_lower_bound_says_how_much_it_lost_and_warns():
     assert result.mean < 1.0 - 3 * result.sd  # one code of a 2-D latent cannot keep all of it
 
 
+# trains a convolutional autoencoder on images (~55 s); the dense autoencoder's subspace tests stay in the default run
+@pytest.mark.slow
 def test_autoencoder_codes_of_bump_images_keep_their_mi():
     """The bumps lie on a curved 2-D manifold of 256 pixels: PCA to 2 codes folds it, a dense
     autoencoder unrolls it; the posterior of the codes' MI covers the latents' MI."""
@@ -219,9 +221,10 @@ def test_compressors_refuse_bad_input():
 
 @pytest.fixture(scope="module")
 def tiny_plane():
-    """A 64-12-10 MLP on sklearn's digits, before training and after 4 epochs (2 chains × 200 draws
-    per fit, to keep the 8 fits quick). The fits go through an executor (a thread here: the task
-    path of a process pool or cluster, without starting processes)."""
+    """A 64-12-10 MLP on sklearn's digits, before training and after 4 epochs (2 codes per variable,
+    2 chains × 200 draws and K ≤ 3 per fit, to keep the 8 fits quick: ~40 s against ~110 s with
+    4 codes and K ≤ 10). The fits go through an executor (a thread here: the task path of a process
+    pool or cluster, without starting processes)."""
     import warnings
     from concurrent.futures import ThreadPoolExecutor
 
@@ -236,8 +239,8 @@ def tiny_plane():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with ThreadPoolExecutor(1) as executor:
-            plane = information_plane(snapshots, digits.x_test, digits.y_test, seed=0, progress=False, num_chains=2,
-                                      num_samples=200, executor=executor)
+            plane = information_plane(snapshots, digits.x_test, digits.y_test, seed=0, progress=False, dim=2,
+                                      num_chains=2, num_samples=200, max_components=3, executor=executor)
     return plane, caught, digits
 
 

@@ -49,7 +49,8 @@ def combined_mc_se(a: bayesmi.MIResult, b: bayesmi.MIResult) -> float:
 DRAW_SHAPES = {"gibbs": (4, 1000), "nuts": (4, 1000), "svi": (4, 1000), "bootstrap": (1, 50)}
 
 
-@pytest.mark.parametrize("method", ["gibbs", "nuts", "svi", "bootstrap"])
+# NUTS's coverage of a Gaussian truth is tested in test_nuts (default run); here it costs ~25 s of compilation.
+@pytest.mark.parametrize("method", ["gibbs", pytest.param("nuts", marks=pytest.mark.slow), "svi", "bootstrap"])
 def test_interval_covers_gaussian_truth(method):
     res = estimate("gaussian", method)
     lo, hi = res.interval(0.95)
@@ -180,6 +181,9 @@ def test_mc_error_small_against_posterior_sd(method):
     assert res.mc_se <= 0.1 * res.sd
 
 
+# a numerical study against 4096-point integrals of every draw (~60 s); the refinement's default path is in
+# test_mc_error_* above
+@pytest.mark.slow
 def test_mc_error_shared_by_all_draws_is_shifted_away_using_a_refined_subset():
     """With few QMC points most of a draw's MC error is shared by every draw (common random numbers):
     the integral refines a thirty-second of the draws (here 32 of 1000) with 16 x the points and shifts
@@ -409,6 +413,7 @@ def test_mienf_talk_test_25_nats_in_50_dimensions(mapped: str) -> None:
     assert abs(result.mean - toy.mi) < 3 * result.sd, repr(result)
 
 
+@pytest.mark.slow  # trains two flows (~25 s); MIENF's coverage test stays in the default run
 def test_mienf_flags_latents_its_gaussian_cannot_fit() -> None:
     """A 2 + 2-D Student-t (2 dof, 0.19 nats, mostly in the joint tails): the flows do not learn it, the
     Gaussian on their latents sees almost no dependence, and the predictive check must say so."""

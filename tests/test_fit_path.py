@@ -58,6 +58,7 @@ def test_markov_draws_are_checked_by_rhat_and_ess_but_independent_draws_are_not(
     assert svi.converged  # SVI's check is its ELBO, not chains
 
 
+@pytest.mark.slow  # ~25 s; NUTS's divergences reach its Info in test_nuts (default run)
 def test_mi_matrix_reports_nuts_divergences_of_a_cell():
     """0.1 re-checked only R-hat/ESS for NUTS cells, so divergences never reached ``converged``.
 
@@ -73,6 +74,7 @@ def test_mi_matrix_reports_nuts_divergences_of_a_cell():
     assert "divergent transitions" in m.diagnostics["problems"][0, 0]
 
 
+@pytest.mark.slow  # ~30 s of SVI fits
 def test_mi_matrix_reports_an_unsettled_svi_cell_joint_or_per_class():
     """A joint cell is one mixture; a cell of a continuous column with a class column is one mixture
     per class: the driver's problems of every mixture behind a cell reach that cell."""

@@ -37,6 +37,7 @@ def test_entropy_undoes_the_standardisation():
         bayesmi.pointwise_mi(res)
 
 
+@pytest.mark.slow  # a coverage study over repeated samples
 def test_entropy_posterior_coverage_in_repeated_samples():
     """50 replicates of N = 500 from a 1-D Gaussian (sd 3): the 95% and 50% intervals cover the
     true entropy at their nominal rates, within a binomial band (each side P < 0.01).

@@ -199,6 +199,7 @@ def test_class_mutual_information_matches_a_known_mixture_of_classes():
     assert abs(np.mean(independent)) < 0.02
 
 
+@pytest.mark.slow  # ~35 s; the check's flag is tested on continuous pairs in the default run
 def test_categorical_fits_are_checked_and_a_too_simple_mixture_is_flagged():
     """Class 0 of x is bimodal (±2.5), class 1 unimodal: one Gaussian per class cannot tell them apart
     well (its MI is far too low) and the class check says so; the default K fits both and passes."""

@@ -83,6 +83,7 @@ def test_a_new_data_set_of_the_same_shape_compiles_nothing(count_compilations):
     assert np.all(np.isfinite(draws.means))
 
 
+@pytest.mark.slow  # ~20 s; the same padding is checked for Gibbs in the default run
 def test_masked_padding_rows_leave_the_posterior_unchanged():
     """The potential is the same function with or without padding rows (floating-point summation
     order aside, which makes the trajectories part after a while); the draws agree statistically,

@@ -50,7 +50,7 @@ def test_gibbs_draws_with_padded_component_slots_equal_the_unpadded_draws():
     from bayesmi.util import Progress
 
     rng = np.random.default_rng(0)
-    z = np.concatenate([rng.normal(c, 0.5, (200, 2)) for c in (-2, 0, 2)]).astype(np.float32)
+    z = np.concatenate([rng.normal(c, 0.5, (100, 2)) for c in (-2, 0, 2)]).astype(np.float32)
     z = (z - z.mean(0)) / z.std(0)
     options = FitOptions(method="gibbs", num_components=3, num_warmup=30, num_samples=40, num_chains=2,
                          progress=False)
@@ -214,6 +214,7 @@ def test_k1_in_50_dimensions_is_the_closed_form_of_every_draw():
     np.testing.assert_allclose(result.draws, expected - shift, rtol=2e-3, atol=2e-3)
 
 
+@pytest.mark.slow  # ~16 s of fits in many dimensions
 def test_several_components_in_many_dimensions_warn_of_the_dimension_bias():
     """With K > 1 the bias has no closed form: the user is told the estimate can sit d_x·d_y/N high."""
     rng = np.random.default_rng(1)
