@@ -62,6 +62,9 @@ def assert_same_matrix(m, reference) -> None:
         np.testing.assert_array_equal(m.diagnostics[name], reference.diagnostics[name])
 
 
+# ~60 s with its worker's start; a spawned worker runs in the compilation-cache test below and Ray's executor in the
+# next (default run)
+@pytest.mark.slow
 def test_spawned_process_pool_and_dask_give_the_same_matrix(data, in_process, compilation_cache):
     """One spawned worker runs the 4 tasks (and fills the compilation cache the Ray workers read);
     Dask's executor runs them on threads of this process."""

@@ -113,6 +113,8 @@ def test_mixed_kinds_and_symmetric_matrix():
 
 
 @pytest.mark.filterwarnings("ignore::bayesmi.ConvergenceWarning")  # 100 draws per chain: flags expected
+# ~16 s; seeds and units of mi_matrix are in test_contract (default run)
+@pytest.mark.slow
 def test_same_seed_same_matrix_and_bits():
     a, b = block_gaussian(300, 1)
     m1 = mi_matrix(a[:, 1:], b[:, 1:], seed=5, progress=False, num_samples=100)
@@ -147,6 +149,8 @@ def test_bad_input_is_named(args, kwargs, match):
         mi_matrix(*args, progress=False, **kwargs)
 
 
+# ~25 s; the exact versions (padded rows, padded component slots) are in test_runtime (default run)
+@pytest.mark.slow
 def test_batched_gibbs_with_padding_matches_unpadded():
     """A set padded with masked outlying rows and a mixture padded with a zero-weight component
     sample the same posterior as the plain set (posterior means agree within MC error), and the

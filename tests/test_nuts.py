@@ -54,6 +54,8 @@ def mc_se(draws: np.ndarray) -> float:
     return float(draws.std() / np.sqrt(draw_stats(draws[None]).ess_bulk[0]))
 
 
+# ~50 s of NUTS compilation; NUTS's seeds are in test_contract, its Info in the divergence test (default run)
+@pytest.mark.slow
 def test_same_key_same_draws_and_the_output_contract():
     z, mask = batch(pair(150, 0), pair(120, 1), n_max=N_MAX)
     a, info_a = run(z, mask, [1, 2])
