@@ -168,7 +168,8 @@ def test_a_lossy_code_gives_a_lower_bound_says_how_much_it_lost_and_warns():
     assert result.mean < 1.0 - 3 * result.sd  # one code of a 2-D latent cannot keep all of it
 
 
-# trains a convolutional autoencoder on images (~55 s); the dense autoencoder's subspace tests stay in the default run
+# trains a dense autoencoder on 1500 images (~55 s); the autoencoders' subspace tests stay in the default run, and
+# the image study is examples/compressed_images.py
 @pytest.mark.slow
 def test_autoencoder_codes_of_bump_images_keep_their_mi():
     """The bumps lie on a curved 2-D manifold of 256 pixels: PCA to 2 codes folds it, a dense

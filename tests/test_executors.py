@@ -62,9 +62,6 @@ def assert_same_matrix(m, reference) -> None:
         np.testing.assert_array_equal(m.diagnostics[name], reference.diagnostics[name])
 
 
-# ~60 s with its worker's start; a spawned worker runs in the compilation-cache test below and Ray's executor in the
-# next (default run)
-@pytest.mark.slow
 def test_spawned_process_pool_and_dask_give_the_same_matrix(data, in_process, compilation_cache):
     """One spawned worker runs the 4 tasks (and fills the compilation cache the Ray workers read);
     Dask's executor runs them on threads of this process."""
@@ -85,6 +82,9 @@ def ray_cluster():
     ray.shutdown()
 
 
+# ~60-100 s on 2 cores (Ray's start and its actors' compilations); the executor protocol is tested on a spawned
+# process pool and Dask in the default run
+@pytest.mark.slow
 def test_ray_workers_give_the_in_process_matrix(ray_cluster, data, in_process, compilation_cache):
     """4 tasks on 2 Ray actors: the draws are bit-identical to the in-process run (a task's draws
     depend on its cells, index and seed only, and XLA's CPU programs are deterministic)."""
