@@ -64,6 +64,18 @@ DRAW_CHUNK_VALUES = 1 << 20
 #: not average over the subset at all (the refined draws share their points too), so more draws buy
 #: little.
 REFINED_DRAWS = (32, 256)
+#: A pilot integrates this many evenly spaced draws of each posterior with a quarter, then a half of
+#: ``num_points``; the first pass over all draws uses the smallest of them whose MC s.e. is within
+#: :data:`PILOT_MARGIN` × the target on the pilot (:func:`integrate`). It costs at most ~2.5% of a first
+#: pass, and saves three quarters of it where the integrand varies little: the categorical MI's
+#: (label averaged out) on a 10-class, 38-component Fashion-MNIST code met the target at 64 points
+#: (ratio 0.08), 4.4 s instead of 16.6 s; a continuous 8-D MI of the same plane needed 256 (0.06 at
+#: 256, twice the MC error at 64) and keeps it.
+PILOT_DRAWS = 32
+#: The pilot's s.e. and sd come from 32 draws (the sd to ~13%): a reduced first pass must meet this
+#: share of the target on them, so that it rarely misses on all draws (it is then redone with
+#: ``num_points``, the quarter pass lost).
+PILOT_MARGIN = 0.8
 #: Draws per compiled call of a closed-form quantity (single Gaussians), whatever their dimension.
 CLOSED_FORM_CHUNK = 256
 #: K is chosen (and the samplers' MAP start fitted) on a random subsample of this many rows of a
@@ -232,14 +244,17 @@ class Integral:
 
 def integrate(
     quantity: Callable[..., tuple[jax.Array, jax.Array]], draws: tuple, static: tuple, options: FitOptions,
-    seed: int, label: str, progress: Progress,
+    seed: int, label: str, progress: Progress, pilot: bool = True,
 ) -> Integral:
     """``quantity(*draw, *static, base_points) -> (value, mc_se)`` for every draw of P posteriors.
 
     The leaves of ``draws`` lead with (P, chains, draws), e.g. ``(params,)`` for
     :func:`bayesmi.mixture.mutual_information` with ``static=(dim_x,)``. All draws share the same
     randomised-QMC points (common random numbers), ``options.num_points`` per component to begin
-    with. A posterior whose MC s.e. exceeds ``MC_SE_TARGET`` × its sd is refined in two steps:
+    with, or a quarter or half of them where a pilot on :data:`PILOT_DRAWS` draws shows that these
+    meet the target (:data:`PILOT_MARGIN`; a first pass that then misses it is redone with
+    ``num_points``; ``pilot=False`` starts every posterior at ``num_points``, e.g. for a reference
+    integral). A posterior whose MC s.e. exceeds ``MC_SE_TARGET`` × its sd is refined in two steps:
 
     1. Most of that error is shared by all draws (the same points; measured on a 3 + 3-D spiral fit:
        73% of its variance), and a shift removes it: a thirty-second of the draws (:data:`REFINED_DRAWS`),
@@ -286,9 +301,29 @@ def integrate(
             v, e = v + np.asarray(v_r, np.float64), e + np.asarray(e_r, np.float64) ** 2
         return (v / repeats).reshape(posteriors.size, width), np.sqrt(e / repeats**2).reshape(posteriors.size, width)
 
-    every = np.arange(lead[0])
-    values, se = evaluate(every, None, first, seed)  # (P, chains × draws)
+    def within(values: np.ndarray, se: np.ndarray, margin: float = 1.0) -> np.ndarray:
+        """Whether each posterior's rms MC s.e. is within ``margin`` × the target share of its sd."""
+        return np.sqrt(np.mean(se**2, axis=1)) <= margin * MC_SE_TARGET * values.std(axis=1)
+
+    every, per_posterior = np.arange(lead[0]), int(np.prod(lead[1:]))
     num_points = np.full(lead[0], first)
+    if pilot and not exact and per_posterior > 2 * PILOT_DRAWS:
+        pilot_draws = np.unique(np.linspace(0, per_posterior - 1, PILOT_DRAWS).round().astype(int))
+        undecided = every
+        for points in (first // 4, first // 2):
+            if points < 2 * dim or not undecided.size:
+                continue
+            meets = within(*evaluate(undecided, pilot_draws, points, seed), PILOT_MARGIN)
+            num_points[undecided[meets]] = points
+            undecided = undecided[~meets]
+    values, se = np.zeros((2, lead[0], per_posterior))  # (P, chains × draws)
+    for points in np.unique(num_points):
+        group = np.flatnonzero(num_points == points)
+        values[group], se[group] = evaluate(group, None, int(points), seed)
+    redo = np.flatnonzero((num_points < first) & ~within(values, se))
+    if redo.size:
+        values[redo], se[redo] = evaluate(redo, None, first, seed)
+        num_points[redo] = first
     sd = values.std(axis=1)
     mc_se = np.sqrt(np.mean(se**2, axis=1))
     todo = np.flatnonzero(mc_se > MC_SE_TARGET * sd)

@@ -65,7 +65,9 @@ class FitOptions:
     num_neighbours : k of the KSG estimator ("ksg").
     num_points, num_randomizations : randomised-QMC points per component (a power of two) and
         independent randomisations for each draw's integral; the points are multiplied by 4 (up to
-        twice) until the MC standard error is at most ``MC_SE_TARGET`` × the posterior sd.
+        twice) until the MC standard error is at most ``MC_SE_TARGET`` × the posterior sd. A pilot
+        on a few draws may start with a quarter or half of ``num_points`` where these meet the
+        target (:func:`bayesmi.fitting.integrate`); ``diagnostics["num_points"]`` says what was used.
     predictive_check : after a joint fit, check that the posterior reproduces the data's dependence
         (:func:`bayesmi.checks.predictive_check`; ~0.5 s): a failure sets ``result.check_passed``
         False and issues a MisfitWarning.

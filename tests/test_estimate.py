@@ -205,11 +205,44 @@ def test_mc_error_shared_by_all_draws_is_shifted_away_using_a_refined_subset():
     # the reference: every 4th draw of each chain, each integrated with 4096 points of its own
     params = jax.tree.map(lambda a: a[None, :, ::4], res.model.params)
     ref = integrate(mutual_information, (params,), (res.model.dim_x,), bayesmi.FitOptions(num_points=4096), 1,
-                    "I(X;Y)", Progress(False, ""))
+                    "I(X;Y)", Progress(False, ""), pilot=False)
     shifted = res.draws[:, ::4]
     assert ref.num_points[0] == 4096 and ref.mc_se_over_sd[0] <= 0.1
     assert abs(shifted.mean() - ref.values.mean()) <= 3 * (res.mc_se + ref.mc_se[0])
     assert shifted.std() == pytest.approx(ref.values.std(), rel=0.05)
+
+
+def test_first_pass_uses_fewer_points_only_where_a_pilot_shows_they_meet_the_target():
+    """Two posteriors of 2-component mixtures integrated together: one whose MI varies a lot between
+    draws gets a quarter of the points (the pilot meets the target with them), one whose draws are
+    closer keeps num_points. The reduced pass agrees with a pass at num_points
+    within the MC errors and reports an error within the target."""
+    import jax
+    import jax.numpy as jnp
+
+    from bayesmi import fitting
+    from bayesmi.mixture import from_covariances, mutual_information
+    from bayesmi.util import Progress
+
+    rng = np.random.default_rng(0)
+    n_draws, cov = 400, np.array([[[1.0, 0.6], [0.6, 1.0]], [[1.0, -0.3], [-0.3, 0.5]]])
+    means = np.array([[-1.0, -1.0], [1.0, 0.5]])
+
+    def posterior(spread: float):
+        jitter = spread * rng.standard_normal((n_draws, 2, 2))
+        return from_covariances(jnp.full((n_draws, 2), 0.5), jnp.asarray(means + jitter, jnp.float32),
+                                jnp.broadcast_to(jnp.asarray(cov, jnp.float32), (n_draws, 2, 2, 2)))
+
+    draws = jax.tree.map(lambda a, b: jnp.stack([a, b])[:, None], posterior(0.3), posterior(0.03))
+    options = bayesmi.FitOptions(num_points=256)
+    integral = fitting.integrate(mutual_information, (draws,), (1,), options, 0, "I(X;Y)", Progress(False, ""))
+    assert integral.num_points[0] == 64 and integral.num_points[1] == 256
+    assert np.all(integral.mc_se_over_sd <= 0.1)
+    nominal = fitting.integrate(mutual_information, (draws,), (1,), options, 0, "I(X;Y)", Progress(False, ""),
+                                pilot=False)
+    assert nominal.num_points[0] == 256
+    assert abs(integral.values[0].mean() - nominal.values[0].mean()) < 3 * (integral.mc_se[0] + nominal.mc_se[0])
+    np.testing.assert_allclose(integral.values[1], nominal.values[1])
 
 
 def test_converged_on_easy_problem_and_flagged_when_too_short():

@@ -50,7 +50,7 @@ def main() -> None:
             wall = time.perf_counter() - start
             params = jax.tree.map(lambda a: a[None], res.model.params)
             ref = integrate(mutual_information, (params,), (res.model.dim_x,), bayesmi.FitOptions(num_points=4096),
-                            fit_seed, "I(X;Y)", Progress(False, ""))
+                            fit_seed, "I(X;Y)", Progress(False, ""), pilot=False)
             draws = ref.values.ravel()
             rows = ((f"shift@{res.diagnostics['num_points']}", res.diagnostics["timings"]["integral"], res.draws.ravel(),
                      res.diagnostics["mc_se_over_sd"], res.mc_se),
