@@ -391,6 +391,24 @@ def test_flow_transform_is_exact_on_gaussian_data_and_reproducible() -> None:
         bayesmi.estimate_mi(x[:, 0], y[:, 0], transform="flow", **_QUICK)
 
 
+def test_flow_transform_interval_reaches_zero_for_independent_curved_sides() -> None:
+    """Independent x, y, each a bent square (2-D, N = 1000): the default mixture couples the two
+    curved margins (measured: K = 4, (0.028, 0.057) nats, check passed); the flow transform maps
+    each side towards a Gaussian, one component fits the 500 held-out latents, and the interval
+    reaches 0 within a few posterior sds of a K = 1 fit (the independence MI of 2 + 2 Gaussian
+    dimensions is ~d_x d_y / 2n = 0.004 nats at n = 500)."""
+    rng = np.random.default_rng(0)
+
+    def bent_square(n: int) -> np.ndarray:
+        u = rng.uniform(-1, 1, (n, 2))
+        return np.column_stack([u[:, 0], u[:, 1] + 1.5 * u[:, 0] ** 2])
+
+    x, y = bent_square(1000), bent_square(1000)
+    result = bayesmi.estimate_mi(x, y, transform="flow", flow_settings=_SMALL_FLOWS, **_QUICK)
+    lo, hi = result.interval(0.95)
+    assert lo < 1e-3 and hi < 0.03
+
+
 def test_mienf_posterior_covers_gaussian_truth_from_both_folds() -> None:
     """method="mienf" (cross-fitted: two folds, each mapped by flows trained on the other half) on the
     data and flow shapes of the test above: the averaged posterior covers the truth."""
