@@ -4,8 +4,8 @@ Pairs of images rendered from correlated Gaussian latents (:func:`bayesmi.data.l
 Gaussian bumps 16 × 16 from 2-D latents, rectangles 32 × 32 from 4-D latents) have the latents'
 MI, because the rendering is injective. Each side is compressed to as many codes as its latent has
 dimensions, by PCA, a dense or a convolutional autoencoder fitted to an independent sample of the
-same law, and :func:`bayesmi.estimate_mi` gives the posterior of the codes' MI on N pairs — a lower bound on the
-truth when the code is lossy (Butakov, Tolmachev et al., ICLR 2024).
+same law, and :func:`bayesmi.estimate_mi` gives the posterior of the codes' MI on N pairs — a lower
+bound on the truth when the code is lossy (Butakov, Tolmachev et al., ICLR 2024).
 
     python examples/compressed_images.py            # N = 5000, the grid below; ~3 h on 2 cores
     python examples/compressed_images.py --quick    # N = 1000, three grid points, to try it
