@@ -306,9 +306,10 @@ def _add_fit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--chains", type=_positive_int, default=4, help="number of chains (default: 4)")
     p.add_argument("--warmup", type=_positive_int, default=500, help="warmup iterations per chain (default: 500)")
     p.add_argument("--samples", type=_positive_int, default=1000, help="posterior draws per chain (default: 1000)")
-    p.add_argument("--transform", choices=("auto", "none", "normal_scores"), default="auto",
-                   help="per-column maps before the joint mixture: normal scores of the non-normal columns "
-                        "(auto), of all (normal_scores) or none (default: auto)")
+    p.add_argument("--transform", choices=("auto", "none", "normal_scores", "flow"), default="auto",
+                   help="maps before the joint mixture: normal scores of the non-normal columns (auto), of all "
+                        "(normal_scores), none, or normal scores then MIENF flows trained on half the rows "
+                        "(flow; x or y of 2+ dimensions) (default: auto)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
     p.add_argument("--no-cache", dest="cache", action="store_false",
                    help="do not keep compiled programs on disk between runs (default: kept in the user's cache "
