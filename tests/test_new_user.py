@@ -266,13 +266,14 @@ def test_cli_estimate_with_categorical_y(tmp_path, capsys):
 
 
 def test_cli_error_exits_fast_without_loading_jax(tmp_path):
-    code = ("import sys, time; t = time.perf_counter(); from bayesmi.cli import main\n"
+    # Fast means JAX is never imported (that alone took ~3 s); the seconds themselves are not asserted:
+    # under CI's load the imports that remain took 0.8-2.8 s, and speed is measured in benchmarks.
+    code = ("import sys; from bayesmi.cli import main\n"
             f"rc = main(['estimate', {str(tmp_path / 'missing.csv')!r}, '--x', '0', '--y', '1'])\n"
-            "print(rc, 'jax' in sys.modules, time.perf_counter() - t)")
+            "print(rc, 'jax' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
-    rc, jax_loaded, seconds = out.stdout.split()
+    rc, jax_loaded = out.stdout.split()
     assert rc == "2" and jax_loaded == "False" and "no such file" in out.stderr
-    assert float(seconds) < 2.0  # 0.1 took ~3 s, importing JAX first
 
 
 def test_bootstrap_report_labels_replicates(capsys):
