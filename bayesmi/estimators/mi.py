@@ -135,7 +135,9 @@ def estimate_mi(
         scores, then MIENF flows (:mod:`bayesmi.flows`; Butakov, Tolmachev et al. 2024) trained
         on a random half of the rows, and the mixture fitted to the flows' latents of the other
         half (``diagnostics["flow"]`` holds the training record and the flows' own MI); the
-        posterior uses half the rows, so it is wider. Joint route only.
+        posterior uses half the rows, so it is wider. Joint route only. At N = 1000 it is worse
+        than "auto" on the benchmark suite (``examples/results/suite/README.md``), near 0 on
+        Student-t dependence; compare it with the default before relying on it.
     flow_settings : :class:`bayesmi.flows.FlowSettings` of the flow transform (None: the defaults).
     pointwise_log_likelihood : store log p(z_i | draw) in ``idata.log_likelihood`` (for ``az.loo``);
         "auto" stores it for posterior draws when it has at most 5e7 values.
