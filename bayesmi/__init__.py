@@ -40,6 +40,7 @@ _ATTRIBUTES = {
     "ConvergenceWarning": "bayesmi.results",
     "MisfitWarning": "bayesmi.results",
     "PredictiveCheck": "bayesmi.results",
+    "IndependenceComparison": "bayesmi.results",
     "TiesWarning": "bayesmi.inputs",
     "DiscreteDataWarning": "bayesmi.estimators.mi",
     "DimensionBiasWarning": "bayesmi.estimators.mi",
@@ -111,6 +112,13 @@ if TYPE_CHECKING:  # what static tools see; at run time these load on first use
     from bayesmi.models import GMMPrior  # noqa: F401
     from bayesmi.options import FitOptions  # noqa: F401
     from bayesmi.plots import plot_pmi  # noqa: F401
-    from bayesmi.results import ConvergenceWarning, MIMatrix, MIResult, MisfitWarning, PredictiveCheck  # noqa: F401
+    from bayesmi.results import (  # noqa: F401
+        ConvergenceWarning,
+        IndependenceComparison,
+        MIMatrix,
+        MIResult,
+        MisfitWarning,
+        PredictiveCheck,
+    )
     from bayesmi.studies import validation  # noqa: F401
     from bayesmi.studies.comparison import Comparison, compare  # noqa: F401

@@ -94,9 +94,14 @@ def format_report(
         lines.append(f"Route:         {d['route']}")
     if d.get("normal_scored_columns"):
         lines.append(f"Normal scores: {', '.join(d['normal_scored_columns'])} (non-normal margins)")
-    if result.check is not None:
-        verdict = "passed" if result.check.passed else "FAILED: the mixture does not reproduce the dependence"
-        lines.append(f"Check:         {verdict} (predictive KSG check, p = {result.check.p_value:.2g})")
+    if (check := result.check) is not None:
+        verdict = "passed" if check.replicates_passed else "FAILED: the mixture does not reproduce the dependence"
+        lines.append(f"Check:         {verdict} (predictive KSG check, p = {check.p_value:.2g})")
+        if (independence := check.independence) is not None:
+            verdict = ("FAILED: x ⟂ y fits better, yet the interval excludes 0" if independence.contradicted
+                       else "passed")
+            lines.append(f"Independence:  {verdict} (log Bayes factor of x ⟂ y {independence.log_bayes_factor:+.1f}, "
+                         f"P = {independence.probability_independent:.2f}, BIC)")
     if result.converged:
         lines.append("Converged:     yes")
     else:
@@ -132,6 +137,8 @@ def result_to_dict(result: MIResult, *, n: int) -> dict[str, Any]:
         "converged": bool(result.converged),
         "check_passed": result.check_passed,
         "check_p": None if result.check is None else _json_number(result.check.p_value),
+        "independence_log_bf": (None if result.check is None or result.check.independence is None
+                                else _json_number(result.check.independence.log_bayes_factor)),
         "problems": list(result.diagnostics.get("problems", [])),
         "n_components": result.diagnostics["n_components"],
         "mc_se": _json_number(result.mc_se),

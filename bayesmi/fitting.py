@@ -30,6 +30,7 @@ from bayesmi.infer import DRIVERS, em, svi
 from bayesmi.mixture import GMMParams, closed_form, first_components, log_prob, qmc_normal_points
 from bayesmi.models import GMMPrior
 from bayesmi.options import MC_SE_TARGET, FitOptions
+from bayesmi.results import IndependenceComparison
 from bayesmi.runtime import bucket_rows, stored_jit
 from bayesmi.util import Progress, find_stack_level, map_chunked
 
@@ -41,6 +42,7 @@ __all__ = [
     "MixtureBatch",
     "default_prior",
     "fit_mixtures",
+    "independence_comparison",
     "integrate",
     "row_log_likelihoods",
     "store_pointwise",
@@ -216,6 +218,55 @@ def fit_mixtures(sets: Sequence[np.ndarray], options: FitOptions, key: jax.Array
         params = _in_data_coordinates(params, factors)
     timings["sampling"] = time.perf_counter() - start
     return MixtureBatch(params, ks, select_by, scores, info, timings)
+
+
+def _lowest_bic(z: np.ndarray, prior: GMMPrior | None, key: jax.Array, max_components: int) -> tuple[float, int]:
+    """The lowest BIC over K = 1, …, ``max_components`` of MAP-EM mixtures of the rows z (N, D), in z's
+    coordinates, and its K. EM runs on the whitened rows C⁻¹z, as :func:`fit_mixtures` does, and
+    2 N log|C| converts the BIC back: log p(z) = log p(C⁻¹z) − log|C|."""
+    [factor] = _covariance_factors([z])
+    whitened = np.linalg.solve(factor, np.asarray(z, np.float64).T).T.astype(np.float32)
+    chosen = em.select_components(*_pad_sets([whitened]), prior, key, max_components, "bic")
+    return _in_data_units(chosen.scores[0], factor, len(z)), int(chosen.n_components[0])
+
+
+def _in_data_units(scores: np.ndarray, factor: np.ndarray, n: int) -> float:
+    """The lowest finite BIC of ``scores`` (one per K) of n rows whitened by ``factor`` C, in the rows' own
+    coordinates: log p(z) = log p(C⁻¹z) − log|C| per row."""
+    return float(scores[np.isfinite(scores)].min() + 2.0 * n * np.log(np.abs(np.diag(factor))).sum())
+
+
+def independence_comparison(z: np.ndarray, dim_x: int, options: FitOptions, key: jax.Array,
+                            interval_low: float, batch: MixtureBatch | None = None) -> IndependenceComparison:
+    """Compare by BIC the joint mixture of the rows z (N, D) with the product of a mixture of x (the
+    first ``dim_x`` coordinates) and one of y, each with its own K ≤ ``options.max_components``
+    (a random :data:`MAX_SELECTION_ROWS` rows of larger data sets, as K is chosen). ``interval_low``
+    (nats) is the joint posterior's 2.5% quantile of I(X;Y). ``batch``: the fit of z by
+    :func:`fit_mixtures` with ``options``, whose choice of K by BIC on all rows is reused (it is
+    otherwise made again: half the cost at N = 5000, D = 6).
+
+    Measured at N = 1000 (``examples/benchmarks/benchmark_independence.py``): on every dependent task
+    of the suite whose interval covered, the joint mixture won by 100 to 2400 nats; on independent
+    sides that a joint mixture of K > 1 components couples (bent squares, a noisy ring against a
+    normal y) independence won by 80 to 150 nats while the intervals excluded 0.
+    """
+    start = time.perf_counter()
+    prior = default_prior(options)
+    key_joint, key_x, key_y = jax.random.split(key, 3)
+    reusable = (batch is not None and batch.select_by == "bic" and len(z) <= MAX_SELECTION_ROWS
+                and prior is not None and not (options.method == "svi" and svi.subsamples(len(z))))
+    if reusable:  # fit_mixtures' EM ran on the rows whitened by the same factor
+        bic_joint = _in_data_units(batch.scores[0], _covariance_factors([z])[0], len(z))
+        k_joint = int(batch.n_components[0])
+    else:
+        if len(z) > MAX_SELECTION_ROWS:
+            rng = np.random.default_rng(np.asarray(jax.random.key_data(key)))
+            [z] = _subsample_rows([z], MAX_SELECTION_ROWS, rng)
+        bic_joint, k_joint = _lowest_bic(z, prior, key_joint, options.max_components)
+    (bic_x, k_x), (bic_y, k_y) = (_lowest_bic(part, prior, k, options.max_components)
+                                  for part, k in ((z[:, :dim_x], key_x), (z[:, dim_x:], key_y)))
+    return IndependenceComparison(log_bayes_factor=0.5 * (bic_joint - bic_x - bic_y), n_components=(k_joint, k_x, k_y),
+                                  interval_low=float(interval_low), seconds=time.perf_counter() - start)
 
 
 def _next_power_of_two(n: int) -> int:

@@ -9,6 +9,7 @@ Figures come from :mod:`bayesmi.plots`, imported when a ``plot`` method is calle
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -23,7 +24,8 @@ from bayesmi.util import find_stack_level, to_units
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["MIResult", "MIMatrix", "ConvergenceWarning", "MisfitWarning", "PointwiseModel", "PredictiveCheck"]
+__all__ = ["MIResult", "MIMatrix", "ConvergenceWarning", "IndependenceComparison", "MisfitWarning", "PointwiseModel",
+           "PredictiveCheck"]
 
 
 class ConvergenceWarning(UserWarning):
@@ -34,6 +36,38 @@ class MisfitWarning(UserWarning):
     """The fitted mixture does not reproduce the dependence in the data (its posterior predictive
     check failed): the posterior of I(X;Y) is conditional on a model the data contradict and its
     interval may miss the truth; see ``result.check``."""
+
+
+class IndependenceComparison(NamedTuple):
+    """The joint mixture against x ⟂ y, each side fitted by its own mixture (:func:`bayesmi.fitting.independence_comparison`).
+
+    The product of the sides' mixtures has I(X;Y) = 0 exactly. Each model is the MAP-EM mixture of
+    the K (1 to ``max_components``) with the lowest BIC, BIC = −2 log-likelihood + parameters × log N
+    in the data's standardised coordinates, so the two are comparable.
+
+    log_bayes_factor : (BIC_joint − BIC_independent) / 2, Schwarz's approximation of
+        log p(data | x ⟂ y) − log p(data | joint), nats; positive favours independence.
+    n_components : the K of the joint, the x and the y mixtures.
+    interval_low : the lower end (2.5% quantile) of the joint posterior's 95% interval of I(X;Y), nats.
+    seconds : wall time of the three EM selections.
+    """
+
+    log_bayes_factor: float
+    n_components: tuple[int, int, int]
+    interval_low: float
+    seconds: float
+
+    @property
+    def probability_independent(self) -> float:
+        """P(x ⟂ y | data) at even prior odds of the two models (BIC approximation)."""
+        return 0.5 * (1.0 + math.tanh(0.5 * self.log_bayes_factor))
+
+    @property
+    def contradicted(self) -> bool:
+        """True when BIC prefers independence while the joint posterior's 95% interval excludes
+        I(X;Y) = 0: a model with no dependence at all fits better than the mixture whose
+        dependence the interval reports, so that interval cannot be trusted."""
+        return self.log_bayes_factor > 0.0 and self.interval_low > 0.0
 
 
 class PredictiveCheck(NamedTuple):
@@ -50,6 +84,8 @@ class PredictiveCheck(NamedTuple):
     num_rows : rows per data set.
     seconds : wall time of the check.
     z_scores : the z-score of every statistic, by name.
+    independence : the joint mixture against independent sides (:class:`IndependenceComparison`),
+        where it was compared; the check also fails when that comparison contradicts the interval.
     """
 
     statistic: str
@@ -61,18 +97,29 @@ class PredictiveCheck(NamedTuple):
     num_rows: int
     seconds: float
     z_scores: dict[str, float] = {}
+    independence: IndependenceComparison | None = None
+
+    @property
+    def replicates_passed(self) -> bool:
+        """True when the data's statistics are plausible under the fitted model at ``level``."""
+        return self.p_value >= self.level
 
     @property
     def passed(self) -> bool:
-        """True when the data are plausible under the fitted model at ``level``."""
-        return self.p_value >= self.level
+        """True when the replicates pass and no comparison with independence contradicts the interval."""
+        return self.replicates_passed and not (self.independence is not None and self.independence.contradicted)
 
     def __repr__(self) -> str:
         verdict = "passed" if self.passed else "FAILED"
+        independence = self.independence
         return (f"PredictiveCheck({verdict}: {self.statistic} on {self.num_rows} rows = {self.observed:.4f} nats, "
                 f"replicates {np.mean(self.replicated):.4f} ± {np.std(self.replicated, ddof=1):.4f}, "
                 f"z = {self.z_score:.2f}, p = {self.p_value:.2g}"
-                + (f", most discrepant of {len(self.z_scores)} statistics" if len(self.z_scores) > 1 else "") + ")")
+                + (f", most discrepant of {len(self.z_scores)} statistics" if len(self.z_scores) > 1 else "")
+                + ("" if independence is None else
+                   f"; log Bayes factor of x ⟂ y {independence.log_bayes_factor:+.1f}"
+                   + (" with an interval that excludes 0" if independence.contradicted else ""))
+                + ")")
 
 
 class PointwiseModel(Protocol):
@@ -161,7 +208,8 @@ class MIResult:
     @property
     def check_passed(self) -> bool | None:
         """False when the posterior predictive check failed (a MisfitWarning was issued: the model
-        does not reproduce the data's dependence), True when it passed, None when none ran."""
+        does not reproduce the data's dependence, or fits worse than independent sides while its
+        interval excludes 0), True when it passed, None when none ran."""
         return None if self.check is None else self.check.passed
 
     @property
@@ -253,12 +301,20 @@ class MIResult:
     def __repr__(self) -> str:
         lo, hi = self.interval(0.95)
         flag = ("" if self.converged else ", NOT CONVERGED") + (
-            f", CHECK FAILED (p={self.check.p_value:.2g})" if self.check_passed is False else "")
+            f", CHECK FAILED ({_failure(self.check)})" if self.check_passed is False else "")
         checks = (f"{self.draws.size} {self.diagnostics.get('replicate_kind', 'bootstrap')} replicates"
                   if self.draws_kind == "replicates"
                   else f"rhat={self.rhat:.3f}, ess={self.ess:.0f}")
         return (f"MIResult({self.variable}={self.mean:.4f} ± {self.sd:.4f} {self.units}, 95% interval=({lo:.4f}, "
                 f"{hi:.4f}), method={self.method!r}, {checks}{flag})")
+
+
+def _failure(check: PredictiveCheck) -> str:
+    """Why a failed check failed, in a few words."""
+    reasons = [] if check.replicates_passed else [f"p={check.p_value:.2g}"]
+    if check.independence is not None and check.independence.contradicted:
+        reasons.append(f"x ⟂ y preferred, log BF {check.independence.log_bayes_factor:+.1f}")
+    return "; ".join(reasons)
 
 
 def _idata_in_units(result: MIResult, units: str) -> Any:

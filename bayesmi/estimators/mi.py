@@ -33,7 +33,7 @@ from bayesmi.estimators.gaussian_bias import recentred_draws
 from bayesmi.estimators.ksg import ksg_mi
 from bayesmi.estimators.mienf import mienf_mi
 from bayesmi.estimators.posterior import quantity_result
-from bayesmi.fitting import fit_mixtures, integrate, row_log_likelihoods, store_pointwise
+from bayesmi.fitting import fit_mixtures, independence_comparison, integrate, row_log_likelihoods, store_pointwise
 from bayesmi.inputs import discrete_levels, prepare_xy, score_columns
 from bayesmi.mixture import GMMParams, mutual_information, pointwise_mutual_information
 from bayesmi.options import FitOptions
@@ -151,7 +151,9 @@ def estimate_mi(
     predictive check (``check``, :mod:`bayesmi.checks`; ``predictive_check=False`` skips it, and
     none runs beyond :data:`~bayesmi.checks.CHECK_MAX_DIM` joint dimensions, where ``check`` is None):
     ``check_passed`` is False, and a MisfitWarning is issued, when the mixture does not reproduce
-    the dependence in the data. ``method="ksg"`` returns the KSG estimate with half-sample replicates;
+    the dependence in the data, or when a model of independent x and y (each side its own mixture)
+    fits better by BIC while the 95% interval excludes 0 (``check.independence``,
+    :class:`~bayesmi.results.IndependenceComparison`). ``method="ksg"`` returns the KSG estimate with half-sample replicates;
     ``method="mienf"`` (:mod:`bayesmi.estimators.mienf`) the posterior of a Gaussian on cross-fitted
     MIENF latents (normal scores and flows, ``flow_settings``; a ``transform`` other than "auto" or
     "flow" is refused).
@@ -211,8 +213,11 @@ def estimate_mi(
             f"about d_x·d_y/N = {dimension_bias:.3g} nats above the truth, more than the posterior sd "
             f"({values.std():.3g}); the interval may miss. More rows or fewer dimensions (compress first) "
             "reduce it.", DimensionBiasWarning, stacklevel=find_stack_level())
-    check = (predictive_check(params, z, dim_x, seed) if options.predictive_check and z.shape[1] <= CHECK_MAX_DIM
-             else None)
+    check = None
+    if options.predictive_check and z.shape[1] <= CHECK_MAX_DIM:
+        independence = independence_comparison(z, dim_x, options, jax.random.fold_in(jax.random.key(seed), 1),
+                                               float(np.quantile(values, 0.025)), batch)
+        check = predictive_check(params, z, dim_x, seed)._replace(independence=independence)
     warn_if_misfit(check)
     log_lik = None
     if store_pointwise(pointwise_log_likelihood, type(batch.info).DRAWS, values.size * z.shape[0]):
