@@ -437,6 +437,9 @@ def test_a_joint_mixture_beaten_by_independent_sides_fails_its_check() -> None:
     x, y = toys.independent(3, 2).sample(1000, 0)
     gaussian = bayesmi.estimate_mi(x, y, **quick).check.independence
     assert gaussian.log_bayes_factor > 0 and gaussian.interval_low == 0.0 and not gaussian.contradicted
+    # one joint Gaussian nests independence: BIC's preference alone is its Occam penalty, not misfit
+    weak = gaussian._replace(interval_low=0.002)
+    assert not weak.contradicted and weak._replace(n_components=(2, 1, 1)).contradicted
 
     dependent = estimate("gaussian", "gibbs")
     assert dependent.check.independence.log_bayes_factor < -100 and dependent.check_passed
