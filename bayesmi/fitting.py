@@ -43,6 +43,7 @@ __all__ = [
     "default_prior",
     "fit_mixtures",
     "independence_comparison",
+    "independence_may_win",
     "integrate",
     "row_log_likelihoods",
     "store_pointwise",
@@ -234,6 +235,23 @@ def _in_data_units(scores: np.ndarray, factor: np.ndarray, n: int) -> float:
     """The lowest finite BIC of ``scores`` (one per K) of n rows whitened by ``factor`` C, in the rows' own
     coordinates: log p(z) = log p(C⁻¹z) − log|C| per row."""
     return float(scores[np.isfinite(scores)].min() + 2.0 * n * np.log(np.abs(np.diag(factor))).sum())
+
+
+def independence_may_win(n: int, dim: int, n_components: int, interval_low: float) -> bool:
+    """Whether :func:`independence_comparison` is worth its cost for a joint mixture of ``n_components``
+    on n rows of ``dim`` coordinates whose I(X;Y) posterior starts at ``interval_low`` nats (2.5%).
+
+    Independent sides win only if their mixtures fit the margins better than the joint's own margins
+    by about N·I(X;Y), the log-likelihood the joint's dependence is worth. It is not compared where
+    N × ``interval_low`` exceeds the BIC penalty of all the joint's parameters (p · log N): the sides
+    would have to out-fit the joint's margins by more than everything the joint mixture may spend,
+    and the comparison would cost most (dependent fits of many rows and components: 4 + 4-D codes of
+    5000 rows took ~7 s each, a third of the fit). In the benchmark (``benchmark_independence.py``)
+    every fit that independence contradicted had N × ``interval_low`` below 0.41 of that penalty,
+    and every fit that passed the replicate check with N × ``interval_low`` above it favoured the
+    joint by hundreds of nats.
+    """
+    return n * interval_low <= em.n_parameters(n_components, dim) * np.log(n)
 
 
 def independence_comparison(z: np.ndarray, dim_x: int, options: FitOptions, key: jax.Array,

@@ -92,7 +92,9 @@ class PredictiveCheck(NamedTuple):
     seconds : wall time of the check.
     z_scores : the z-score of every statistic, by name.
     independence : the joint mixture against independent sides (:class:`IndependenceComparison`),
-        where it was compared; the check also fails when that comparison contradicts the interval.
+        where it was compared (None where independence could not win,
+        :func:`bayesmi.fitting.independence_may_win`); the check also fails when that comparison
+        contradicts the interval.
     """
 
     statistic: str

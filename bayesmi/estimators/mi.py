@@ -33,7 +33,14 @@ from bayesmi.estimators.gaussian_bias import recentred_draws
 from bayesmi.estimators.ksg import ksg_mi
 from bayesmi.estimators.mienf import mienf_mi
 from bayesmi.estimators.posterior import quantity_result
-from bayesmi.fitting import fit_mixtures, independence_comparison, integrate, row_log_likelihoods, store_pointwise
+from bayesmi.fitting import (
+    fit_mixtures,
+    independence_comparison,
+    independence_may_win,
+    integrate,
+    row_log_likelihoods,
+    store_pointwise,
+)
 from bayesmi.inputs import discrete_levels, prepare_xy, score_columns
 from bayesmi.mixture import GMMParams, mutual_information, pointwise_mutual_information
 from bayesmi.options import FitOptions
@@ -215,8 +222,10 @@ def estimate_mi(
             "reduce it.", DimensionBiasWarning, stacklevel=find_stack_level())
     check = None
     if options.predictive_check and z.shape[1] <= CHECK_MAX_DIM:
-        independence = independence_comparison(z, dim_x, options, jax.random.fold_in(jax.random.key(seed), 1),
-                                               float(np.quantile(values, 0.025)), batch)
+        low, k = float(np.quantile(values, 0.025)), int(batch.n_components[0])
+        independence = (independence_comparison(z, dim_x, options, jax.random.fold_in(jax.random.key(seed), 1), low,
+                                                batch)
+                        if independence_may_win(*z.shape, k, low) else None)
         check = predictive_check(params, z, dim_x, seed)._replace(independence=independence)
     warn_if_misfit(check)
     log_lik = None
