@@ -221,15 +221,14 @@ def warn_if_misfit(check: PredictiveCheck | None,
 
     independence = check.independence
     if independence is not None and independence.contradicted:
-        k_joint, k_x, k_y = independence.n_components
+        fitted, independent = (", ".join(map(str, ks)) for ks in independence.n_components)
         warnings.warn(
-            f"a model in which x and y are independent (a mixture of {k_x} components for x times one of {k_y} for y) "
-            f"fits the data better than the joint mixture of {k_joint} (log Bayes factor "
-            f"{independence.log_bayes_factor:+.1f} by BIC, P(x ⟂ y) = {independence.probability_independent:.2f} at "
-            f"even prior odds), yet the joint posterior's 95% interval excludes I(X;Y) = 0 (it starts at "
-            f"{independence.interval_low:.3g} nats): the dependence it reports may be absent, or of a form the "
-            f"mixture cannot represent; result.check_passed is False. {compare}", MisfitWarning,
-            stacklevel=find_stack_level())
+            f"a model in which x and y are independent (mixtures of {independent} components) fits the data better "
+            f"than the fitted mixtures ({fitted} components; log Bayes factor {independence.log_bayes_factor:+.1f} "
+            f"by BIC, P(x ⟂ y) = {independence.probability_independent:.2f} at even prior odds), yet the posterior's "
+            f"95% interval excludes I(X;Y) = 0 (it starts at {independence.interval_low:.3g} nats): the dependence "
+            f"it reports may be absent, or of a form the mixture cannot represent; result.check_passed is False. "
+            f"{compare}", MisfitWarning, stacklevel=find_stack_level())
     if check.replicates_passed:
         return
     warnings.warn(

@@ -44,6 +44,7 @@ __all__ = [
     "fit_mixtures",
     "independence_comparison",
     "independence_may_win",
+    "comparison_rows",
     "integrate",
     "row_log_likelihoods",
     "store_pointwise",
@@ -223,8 +224,7 @@ def fit_mixtures(sets: Sequence[np.ndarray], options: FitOptions, key: jax.Array
 
 def _lowest_bic(z: np.ndarray, prior: GMMPrior | None, key: jax.Array, max_components: int) -> tuple[float, int]:
     """The lowest BIC over K = 1, …, ``max_components`` of MAP-EM mixtures of the rows z (N, D), in z's
-    coordinates, and its K. EM runs on the whitened rows C⁻¹z, as :func:`fit_mixtures` does, and
-    2 N log|C| converts the BIC back: log p(z) = log p(C⁻¹z) − log|C|."""
+    coordinates, and its K. EM runs on the whitened rows C⁻¹z, as :func:`fit_mixtures` does."""
     [factor] = _covariance_factors([z])
     whitened = np.linalg.solve(factor, np.asarray(z, np.float64).T).T.astype(np.float32)
     chosen = em.select_components(*_pad_sets([whitened]), prior, key, max_components, "bic")
@@ -237,31 +237,46 @@ def _in_data_units(scores: np.ndarray, factor: np.ndarray, n: int) -> float:
     return float(scores[np.isfinite(scores)].min() + 2.0 * n * np.log(np.abs(np.diag(factor))).sum())
 
 
-def independence_may_win(n: int, dim: int, n_components: int, interval_low: float) -> bool:
-    """Whether :func:`independence_comparison` is worth its cost for a joint mixture of ``n_components``
-    on n rows of ``dim`` coordinates whose I(X;Y) posterior starts at ``interval_low`` nats (2.5%).
+def independence_may_win(n: int, dim: int, n_components: Sequence[int], interval_low: float) -> bool:
+    """Whether :func:`independence_comparison` is worth its cost for a model of mixtures of
+    ``n_components`` (one K per mixture: the joint's, or each class's) in ``dim`` coordinates, fitted to
+    n rows, whose I(X;Y) posterior starts at ``interval_low`` nats (2.5%).
 
-    Independent sides win only if their mixtures fit the margins better than the joint's own margins
-    by about N·I(X;Y), the log-likelihood the joint's dependence is worth. It is not compared where
-    N × ``interval_low`` exceeds the BIC penalty of all the joint's parameters (p · log N): the sides
-    would have to out-fit the joint's margins by more than everything the joint mixture may spend,
-    and the comparison would cost most (dependent fits of many rows and components: 4 + 4-D codes of
-    5000 rows took ~7 s each, a third of the fit). In the benchmark (``benchmark_independence.py``)
-    every fit that independence contradicted had N × ``interval_low`` below 0.41 of that penalty,
-    and every fit that passed the replicate check with N × ``interval_low`` above it favoured the
-    joint by hundreds of nats.
+    Independence wins only if its mixtures fit better than the model's own margins by about N·I(X;Y),
+    the log-likelihood the model's dependence is worth. It is not compared where N × ``interval_low``
+    exceeds the BIC penalty of all the model's parameters (p · log N): independence would have to
+    out-fit the margins by more than everything the model may spend, and the comparison would cost
+    most (dependent fits of many rows and components: 4 + 4-D codes of 5000 rows took ~7 s each, a
+    third of the fit). In the benchmark (``benchmark_independence.py``) every fit that independence
+    contradicted had N × ``interval_low`` below 0.41 of that penalty, and every fit that passed the
+    replicate check with N × ``interval_low`` above it favoured the joint by hundreds of nats.
     """
-    return n * interval_low <= em.n_parameters(n_components, dim) * np.log(n)
+    return n * interval_low <= sum(em.n_parameters(int(k), dim) for k in n_components) * np.log(n)
 
 
-def independence_comparison(z: np.ndarray, dim_x: int, options: FitOptions, key: jax.Array,
-                            interval_low: float, batch: MixtureBatch | None = None) -> IndependenceComparison:
-    """Compare by BIC the joint mixture of the rows z (N, D) with the product of a mixture of x (the
-    first ``dim_x`` coordinates) and one of y, each with its own K ≤ ``options.max_components``
-    (a random :data:`MAX_SELECTION_ROWS` rows of larger data sets, as K is chosen). ``interval_low``
-    (nats) is the joint posterior's 2.5% quantile of I(X;Y). ``batch``: the fit of z by
-    :func:`fit_mixtures` with ``options``, whose choice of K by BIC on all rows is reused (it is
-    otherwise made again: half the cost at N = 5000, D = 6).
+def comparison_rows(n: int, key: jax.Array) -> np.ndarray | None:
+    """Sorted indices of a random :data:`MAX_SELECTION_ROWS` of n rows for :func:`independence_comparison`,
+    or None for all of them."""
+    if n <= MAX_SELECTION_ROWS:
+        return None
+    rng = np.random.default_rng(np.asarray(jax.random.key_data(key)))
+    return np.sort(rng.choice(n, MAX_SELECTION_ROWS, replace=False))
+
+
+def independence_comparison(fitted: Sequence[np.ndarray], independent: Sequence[np.ndarray], options: FitOptions,
+                            key: jax.Array, interval_low: float, batch: MixtureBatch | None = None,
+                            nested_gaussian: bool = False) -> IndependenceComparison:
+    """Compare by BIC the fitted model, a mixture of each set of ``fitted`` (the joint rows (N, D); or
+    each class's x), with one in which x and y are independent, a mixture of each set of ``independent``
+    (x and y, each (N, d); or all rows of x), each K ≤ ``options.max_components`` by BIC.
+
+    Both lists must hold the same N rows (:func:`comparison_rows` picks at most
+    :data:`MAX_SELECTION_ROWS`); each model's BIC charges its parameters log N, and class
+    probabilities, common to both, cancel. ``interval_low`` (nats) is the fitted posterior's 2.5%
+    quantile of I(X;Y). ``batch``: the fit of ``fitted`` by :func:`fit_mixtures` with ``options``,
+    whose choice of K by BIC is reused (it is otherwise made again: half the cost at N = 5000, D = 6).
+    ``nested_gaussian``: the fitted model is one joint Gaussian whose draws were re-centred for their
+    dimension bias (:attr:`IndependenceComparison.contradicted`).
 
     Measured at N = 1000 (``examples/benchmarks/benchmark_independence.py``, 3 data sets a task): on
     the 54 suite fits that passed the replicate check the joint mixture won by 82 to 2373 nats; the
@@ -271,21 +286,28 @@ def independence_comparison(z: np.ndarray, dim_x: int, options: FitOptions, key:
     """
     start = time.perf_counter()
     prior = default_prior(options)
-    key_joint, key_x, key_y = jax.random.split(key, 3)
-    reusable = (batch is not None and batch.select_by == "bic" and len(z) <= MAX_SELECTION_ROWS
-                and prior is not None and not (options.method == "svi" and svi.subsamples(len(z))))
-    if reusable:  # fit_mixtures' EM ran on the rows whitened by the same factor
-        bic_joint = _in_data_units(batch.scores[0], _covariance_factors([z])[0], len(z))
-        k_joint = int(batch.n_components[0])
+    n_rows = sum(len(s) for s in independent) // len(independent)
+    keys = jax.random.split(key, len(fitted) + len(independent))
+    reusable = (batch is not None and batch.select_by == "bic" and prior is not None
+                and all(len(s) <= MAX_SELECTION_ROWS for s in fitted)
+                and not (options.method == "svi" and svi.subsamples(max(len(s) for s in fitted))))
+    if reusable:  # fit_mixtures' EM ran on the same sets, whitened by the same factors
+        fitted_bics = [(_in_data_units(batch.scores[i], c, len(s)), int(batch.n_components[i]))
+                       for i, (s, c) in enumerate(zip(fitted, _covariance_factors(fitted)))]
     else:
-        if len(z) > MAX_SELECTION_ROWS:
-            rng = np.random.default_rng(np.asarray(jax.random.key_data(key)))
-            [z] = _subsample_rows([z], MAX_SELECTION_ROWS, rng)
-        bic_joint, k_joint = _lowest_bic(z, prior, key_joint, options.max_components)
-    (bic_x, k_x), (bic_y, k_y) = (_lowest_bic(part, prior, k, options.max_components)
-                                  for part, k in ((z[:, :dim_x], key_x), (z[:, dim_x:], key_y)))
-    return IndependenceComparison(log_bayes_factor=0.5 * (bic_joint - bic_x - bic_y), n_components=(k_joint, k_x, k_y),
-                                  interval_low=float(interval_low), seconds=time.perf_counter() - start)
+        fitted_bics = [_lowest_bic(s, prior, k, options.max_components) for s, k in zip(fitted, keys)]
+    independent_bics = [_lowest_bic(s, prior, k, options.max_components)
+                        for s, k in zip(independent, keys[len(fitted):])]
+
+    def total(bics: list[tuple[float, int]], sets: Sequence[np.ndarray]) -> float:
+        """Σ BIC with every set's parameters charged log n_rows (a set's own BIC charged log of its rows)."""
+        return sum(b + em.n_parameters(k, s.shape[1]) * (np.log(n_rows) - np.log(len(s)))
+                   for (b, k), s in zip(bics, sets))
+
+    return IndependenceComparison(
+        log_bayes_factor=float(0.5 * (total(fitted_bics, fitted) - total(independent_bics, independent))),
+        n_components=(tuple(k for _, k in fitted_bics), tuple(k for _, k in independent_bics)),
+        interval_low=float(interval_low), seconds=time.perf_counter() - start, nested_gaussian=nested_gaussian)
 
 
 def _next_power_of_two(n: int) -> int:

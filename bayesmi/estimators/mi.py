@@ -34,6 +34,7 @@ from bayesmi.estimators.ksg import ksg_mi
 from bayesmi.estimators.mienf import mienf_mi
 from bayesmi.estimators.posterior import quantity_result
 from bayesmi.fitting import (
+    comparison_rows,
     fit_mixtures,
     independence_comparison,
     independence_may_win,
@@ -222,10 +223,14 @@ def estimate_mi(
             "reduce it.", DimensionBiasWarning, stacklevel=find_stack_level())
     check = None
     if options.predictive_check and z.shape[1] <= CHECK_MAX_DIM:
-        low, k = float(np.quantile(values, 0.025)), int(batch.n_components[0])
-        independence = (independence_comparison(z, dim_x, options, jax.random.fold_in(jax.random.key(seed), 1), low,
-                                                batch)
-                        if independence_may_win(*z.shape, k, low) else None)
+        low, key = float(np.quantile(values, 0.025)), jax.random.fold_in(jax.random.key(seed), 1)
+        independence = None
+        if independence_may_win(*z.shape, batch.n_components, low):
+            rows = comparison_rows(len(z), key)
+            sample = z if rows is None else z[rows]
+            independence = independence_comparison([sample], [sample[:, :dim_x], sample[:, dim_x:]], options, key,
+                                                   low, batch if rows is None else None,
+                                                   nested_gaussian=bool(batch.n_components[0] == 1))
         check = predictive_check(params, z, dim_x, seed)._replace(independence=independence)
     warn_if_misfit(check)
     log_lik = None

@@ -102,7 +102,8 @@ def main() -> None:
             if independence is None:  # independence_may_win: the dependence found outweighs the joint's penalty
                 lbf, ks, contradicted, seconds = "skipped", "-", False, 0.0
             else:
-                lbf, ks = f"{independence.log_bayes_factor:.1f}", ",".join(map(str, independence.n_components))
+                lbf = f"{independence.log_bayes_factor:.1f}"
+                ks = ",".join(str(k) for part in independence.n_components for k in part)
                 contradicted, seconds = independence.contradicted, independence.seconds
             print(f"{name:30s} {replicate:3d} {truth:6.3f} {lo:7.4f} {hi:7.4f} {str(covers):>6s} {check.p_value:8.2g} "
                   f"{lbf:>8s} {ks:>10s} {str(before):>9s} {str(contradicted):>9s} {seconds:5.1f}", flush=True)
