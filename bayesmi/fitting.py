@@ -42,9 +42,9 @@ __all__ = [
     "MixtureBatch",
     "default_prior",
     "fit_mixtures",
+    "compare_with_independence",
     "independence_comparison",
     "independence_may_win",
-    "comparison_rows",
     "integrate",
     "row_log_likelihoods",
     "store_pointwise",
@@ -254,13 +254,35 @@ def independence_may_win(n: int, dim: int, n_components: Sequence[int], interval
     return n * interval_low <= sum(em.n_parameters(int(k), dim) for k in n_components) * np.log(n)
 
 
-def comparison_rows(n: int, key: jax.Array) -> np.ndarray | None:
+def _comparison_rows(n: int, key: jax.Array) -> np.ndarray | None:
     """Sorted indices of a random :data:`MAX_SELECTION_ROWS` of n rows for :func:`independence_comparison`,
     or None for all of them."""
     if n <= MAX_SELECTION_ROWS:
         return None
     rng = np.random.default_rng(np.asarray(jax.random.key_data(key)))
     return np.sort(rng.choice(n, MAX_SELECTION_ROWS, replace=False))
+
+
+def compare_with_independence(
+    n: int, dim: int, sets_of: Callable[[np.ndarray | None], tuple[list[np.ndarray], list[np.ndarray]] | None],
+    batch: MixtureBatch, options: FitOptions, key: jax.Array, interval_low: float, nested_gaussian: bool = False,
+) -> IndependenceComparison | None:
+    """:func:`independence_comparison` of a fitted model of n rows in ``dim`` coordinates, or None where
+    :func:`independence_may_win` rules it out or ``sets_of`` returns None.
+
+    ``sets_of(rows)`` gives the fitted and the independent model's sets (as
+    :func:`independence_comparison` takes them) on the given row indices, None meaning all rows; the
+    rows are a random :data:`MAX_SELECTION_ROWS` beyond that many. ``batch``, the fit of the sets of
+    all rows, is reused where no rows were dropped.
+    """
+    if not independence_may_win(n, dim, batch.n_components, interval_low):
+        return None
+    rows = _comparison_rows(n, key)
+    sets = sets_of(rows)
+    if sets is None:
+        return None
+    return independence_comparison(*sets, options, key, interval_low, batch if rows is None else None,
+                                   nested_gaussian=nested_gaussian)
 
 
 def independence_comparison(fitted: Sequence[np.ndarray], independent: Sequence[np.ndarray], options: FitOptions,
@@ -270,8 +292,8 @@ def independence_comparison(fitted: Sequence[np.ndarray], independent: Sequence[
     each class's x), with one in which x and y are independent, a mixture of each set of ``independent``
     (x and y, each (N, d); or all rows of x), each K ≤ ``options.max_components`` by BIC.
 
-    Both lists must hold the same N rows (:func:`comparison_rows` picks at most
-    :data:`MAX_SELECTION_ROWS`); each model's BIC charges its parameters log N, and class
+    Both lists must hold the same N rows, and ``independent[0]`` all of them
+    (:func:`compare_with_independence` picks at most :data:`MAX_SELECTION_ROWS`); each model's BIC charges its parameters log N, and class
     probabilities, common to both, cancel. ``interval_low`` (nats) is the fitted posterior's 2.5%
     quantile of I(X;Y). ``batch``: the fit of ``fitted`` by :func:`fit_mixtures` with ``options``,
     whose choice of K by BIC is reused (it is otherwise made again: half the cost at N = 5000, D = 6).
@@ -286,7 +308,7 @@ def independence_comparison(fitted: Sequence[np.ndarray], independent: Sequence[
     """
     start = time.perf_counter()
     prior = default_prior(options)
-    n_rows = sum(len(s) for s in independent) // len(independent)
+    n_rows = len(independent[0])
     keys = jax.random.split(key, len(fitted) + len(independent))
     reusable = (batch is not None and batch.select_by == "bic" and prior is not None
                 and all(len(s) <= MAX_SELECTION_ROWS for s in fitted)

@@ -33,15 +33,7 @@ import numpy as np
 
 from bayesmi.checks import CHECK_MAX_DIM, class_predictive_check, warn_if_misfit
 from bayesmi.estimators.posterior import quantity_result
-from bayesmi.fitting import (
-    comparison_rows,
-    fit_mixtures,
-    independence_comparison,
-    independence_may_win,
-    integrate,
-    row_log_likelihoods,
-    store_pointwise,
-)
+from bayesmi.fitting import compare_with_independence, fit_mixtures, integrate, row_log_likelihoods, store_pointwise
 from bayesmi.inputs import check_aligned, encode_labels, prepare_variables, score_columns
 from bayesmi.mixture import GMMParams, categorical_mutual_information, pointwise_categorical_mutual_information
 from bayesmi.options import FitOptions
@@ -172,15 +164,16 @@ def categorical_mi(
     values, probs = integral.values[0], probs[0]
     check = None
     if options.predictive_check and xs.shape[1] + 1 <= CHECK_MAX_DIM:
-        low, key_compare = float(np.quantile(values, 0.025)), jax.random.fold_in(key, classes.size + 1)
-        independence = None
-        if independence_may_win(*xs.shape, batch.n_components, low):
-            sample = comparison_rows(len(xs), key_compare)
-            x_rows, c_rows = (xs, codes) if sample is None else (xs[sample], codes[sample])
+        def classes_and_pooled(rows: np.ndarray | None) -> tuple[list[np.ndarray], list[np.ndarray]] | None:
+            x_rows, c_rows = (xs, codes) if rows is None else (xs[rows], codes[rows])
             class_rows = [x_rows[c_rows == c] for c in range(classes.size)]
-            if min(len(r) for r in class_rows) >= MIN_CLASS_SAMPLES:  # a subsample may thin a rare class
-                independence = independence_comparison(class_rows, [x_rows], options, key_compare, low,
-                                                       batch if sample is None else None)
+            if min(len(r) for r in class_rows) < MIN_CLASS_SAMPLES:  # a subsample may thin a rare class
+                return None
+            return class_rows, [x_rows]
+
+        independence = compare_with_independence(
+            *xs.shape, classes_and_pooled, batch, options, jax.random.fold_in(key, classes.size + 1),
+            float(np.quantile(values, 0.025)))
         check = class_predictive_check(class_params, xs, codes, seed)._replace(independence=independence)
     warn_if_misfit(check, "Compare with a nearest-neighbour estimate, bayesmi.ksg.class_mutual_information(x, codes).")
 

@@ -33,15 +33,7 @@ from bayesmi.estimators.gaussian_bias import recentred_draws
 from bayesmi.estimators.ksg import ksg_mi
 from bayesmi.estimators.mienf import mienf_mi
 from bayesmi.estimators.posterior import quantity_result
-from bayesmi.fitting import (
-    comparison_rows,
-    fit_mixtures,
-    independence_comparison,
-    independence_may_win,
-    integrate,
-    row_log_likelihoods,
-    store_pointwise,
-)
+from bayesmi.fitting import compare_with_independence, fit_mixtures, integrate, row_log_likelihoods, store_pointwise
 from bayesmi.inputs import discrete_levels, prepare_xy, score_columns
 from bayesmi.mixture import GMMParams, mutual_information, pointwise_mutual_information
 from bayesmi.options import FitOptions
@@ -223,14 +215,13 @@ def estimate_mi(
             "reduce it.", DimensionBiasWarning, stacklevel=find_stack_level())
     check = None
     if options.predictive_check and z.shape[1] <= CHECK_MAX_DIM:
-        low, key = float(np.quantile(values, 0.025)), jax.random.fold_in(jax.random.key(seed), 1)
-        independence = None
-        if independence_may_win(*z.shape, batch.n_components, low):
-            rows = comparison_rows(len(z), key)
+        def joint_and_sides(rows: np.ndarray | None) -> tuple[list[np.ndarray], list[np.ndarray]]:
             sample = z if rows is None else z[rows]
-            independence = independence_comparison([sample], [sample[:, :dim_x], sample[:, dim_x:]], options, key,
-                                                   low, batch if rows is None else None,
-                                                   nested_gaussian=bool(batch.n_components[0] == 1))
+            return [sample], [sample[:, :dim_x], sample[:, dim_x:]]
+
+        independence = compare_with_independence(
+            *z.shape, joint_and_sides, batch, options, jax.random.fold_in(jax.random.key(seed), 1),
+            float(np.quantile(values, 0.025)), nested_gaussian=bool(batch.n_components[0] == 1))
         check = predictive_check(params, z, dim_x, seed)._replace(independence=independence)
     warn_if_misfit(check)
     log_lik = None
