@@ -293,8 +293,8 @@ def independence_comparison(fitted: Sequence[np.ndarray], independent: Sequence[
     (x and y, each (N, d); or all rows of x), each K ≤ ``options.max_components`` by BIC.
 
     Both lists must hold the same N rows, and ``independent[0]`` all of them
-    (:func:`compare_with_independence` picks at most :data:`MAX_SELECTION_ROWS`); each model's BIC charges its parameters log N, and class
-    probabilities, common to both, cancel. ``interval_low`` (nats) is the fitted posterior's 2.5%
+    (:func:`compare_with_independence` picks at most :data:`MAX_SELECTION_ROWS`); each model's BIC
+    charges its parameters log N, and class probabilities, common to both, cancel. ``interval_low`` (nats) is the fitted posterior's 2.5%
     quantile of I(X;Y). ``batch``: the fit of ``fitted`` by :func:`fit_mixtures` with ``options``,
     whose choice of K by BIC is reused (it is otherwise made again: half the cost at N = 5000, D = 6).
     ``nested_gaussian``: the fitted model is one joint Gaussian whose draws were re-centred for their

@@ -66,8 +66,8 @@ def main() -> None:
             counts["flagged_after"] += not refit.check_passed
             counts["missed_unflagged_after"] += not covers_r and refit.check_passed
             counts["refits_converged"] += refit.converged
-            print(f"{name:24s} {replicate:3d} {toy.mi:6.3f} | {default.diagnostics['n_components']:2d} {default.mean:6.3f} "
-                  f"{lo:6.3f} {hi:6.3f} {str(covers):>6s} | {refit.mean:6.3f} {lo_r:6.3f} {hi_r:6.3f} "
+            print(f"{name:24s} {replicate:3d} {toy.mi:6.3f} | {default.diagnostics['n_components']:2d} "
+                  f"{default.mean:6.3f} {lo:6.3f} {hi:6.3f} {str(covers):>6s} | {refit.mean:6.3f} {lo_r:6.3f} {hi_r:6.3f} "
                   f"{str(covers_r):>6s} {refit.check.p_value:8.2g} {'pass' if refit.check_passed else 'FAIL':>6s} "
                   f"{str(refit.converged):>5s} {seconds:5.1f}", flush=True)
     print("\n" + ", ".join(f"{k} {v}" for k, v in counts.items()))
