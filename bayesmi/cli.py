@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from bayesmi import toys
-from bayesmi.options import METHODS
+from bayesmi.options import METHODS, SELECTION_CRITERIA
 from bayesmi.results import ConvergenceWarning, MIResult
 from bayesmi.util import UNITS
 
@@ -309,7 +309,10 @@ def _add_fit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--units", choices=sorted(UNITS), default="nats", help="units of MI (default: nats)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--components", type=_components, default="auto", metavar="K",
-                   help="number of mixture components, or 'auto' to choose by BIC (default: auto)")
+                   help="number of mixture components, or 'auto' to choose by --select-by (default: auto)")
+    p.add_argument("--select-by", choices=SELECTION_CRITERIA, default=None,
+                   help="how 'auto' chooses K: BIC, AIC or 2-fold cross-validated likelihood (default: cv for the "
+                        "bootstrap, bic otherwise)")
     p.add_argument("--chains", type=_positive_int, default=4, help="number of chains (default: 4)")
     p.add_argument("--warmup", type=_positive_int, default=500, help="warmup iterations per chain (default: 500)")
     p.add_argument("--samples", type=_positive_int, default=1000, help="posterior draws per chain (default: 1000)")
@@ -427,8 +430,8 @@ def _estimate(x: np.ndarray, y: np.ndarray, args: argparse.Namespace, truth: flo
         warnings.simplefilter("always")
         try:
             result = estimate_mi(
-                x, y, y_type=y_type, method=args.method, num_components=args.components, num_chains=args.chains,
-                num_warmup=args.warmup, num_samples=args.samples, units=args.units, truth=truth,
+                x, y, y_type=y_type, method=args.method, num_components=args.components, select_by=args.select_by,
+                num_chains=args.chains, num_warmup=args.warmup, num_samples=args.samples, units=args.units, truth=truth,
                 seed=args.seed, progress=args.progress, transform=args.transform,
             )
         except (ValueError, TypeError) as exc:
@@ -538,6 +541,7 @@ def _run_validate(args: argparse.Namespace) -> int:
             result = run_validation(
                 names, sizes=sizes, methods=methods, replicates=args.replicates, probs=probs, seed=args.seed,
                 progress=args.progress, executor=executor, store=args.store, num_components=args.components,
+                select_by=args.select_by,
                 num_chains=args.chains, num_warmup=args.warmup, num_samples=args.samples, units=args.units,
                 y_type=args.y_type, transform=args.transform,
             )

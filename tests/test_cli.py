@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from bayesmi import MIResult, toys
-from bayesmi.cli import CLIError, column_indices, load_table, main, select_columns
+from bayesmi.cli import EXIT_USAGE, CLIError, column_indices, load_table, main, select_columns
 from bayesmi.studies import validation
 
 N = 300
@@ -101,6 +101,27 @@ def test_estimate_npy_by_index_json_covers_truth(capsys, npy_file, gaussian_data
     assert lo < res["mean"] < hi
     assert 0 < res["sd"] < 0.1
     assert abs(res["mean"] - truth) < 4 * res["sd"]
+
+
+@pytest.mark.parametrize("command", ["estimate", "validate"])
+def test_select_by_reaches_the_fit(monkeypatch, capsys, npy_file, command):
+    """--select-by is passed to the fit as FitOptions.select_by (and refused outside bic, aic, cv)."""
+    seen = {}
+
+    def capture(*args, **kwargs):
+        seen.update(kwargs)
+        raise ValueError("stop here")
+
+    from bayesmi import estimators
+
+    monkeypatch.setattr(estimators, "estimate_mi", capture)
+    monkeypatch.setattr(validation, "run_validation", capture)
+    argv = (["estimate", str(npy_file), "--x", "2", "--y", "0"] if command == "estimate"
+            else ["validate", "--toys", "gaussian", "--n", "100", "--replicates", "1"])
+    assert main([*argv, "--no-progress", "--select-by", "cv"]) == EXIT_USAGE
+    assert seen["select_by"] == "cv" and "stop here" in capsys.readouterr().err
+    assert main([*argv, "--no-progress", "--select-by", "loo"]) == EXIT_USAGE
+    assert "invalid choice: 'loo'" in capsys.readouterr().err
 
 
 def test_validate_prints_summary_and_writes_csv(capsys, tmp_path):
