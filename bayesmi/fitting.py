@@ -64,10 +64,10 @@ DRAW_CHUNK_VALUES = 1 << 20
 #: that sd; the shared error, which the shift removes, does not average over the subset at all (the
 #: refined draws share their points too), so more draws buy little.
 #:
-#: The 16 × the points are as few point sets as keep one draw's values within
-#: :data:`DRAW_CHUNK_VALUES`: a set that does not cost up to ~2 × as much per point, its values out of
-#: the CPU caches (a 10-class, 35-component integral: 10 ms per draw at 2048 points per component, 335 ms
-#: at 16 ×), while one larger set is the more accurate, for randomised QMC converges faster than
+#: The 16 × the points are one point set where one draw's values then stay within
+#: :data:`DRAW_CHUNK_VALUES`, else as few sets as do: a set too large for the CPU caches cost up to ~2 ×
+#: as much per point (a 10-class, 35-component integral: 10 ms per draw at 2048 points per component,
+#: 335 ms at 16 ×), but one large set is the more accurate, for randomised QMC converges faster than
 #: independent sets average. On 128 draws of a 3 + 3-D Student-t fit (N = 5000, K = 2) one set of 4096
 #: points had an MC s.e. of 0.00015 nats, 16 sets of 256 0.00051. That error is the shift's own, shared
 #: by every refined draw, so it must sit well below the target: with 16 sets it did not, on this fit or
