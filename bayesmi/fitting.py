@@ -467,15 +467,14 @@ def integrate(
         for points in (first, 4 * first):
             if points > first:
                 values[todo], se[todo] = evaluate(todo, None, points, seed)
-            diff = refined - values[todo][:, subset]
             # The shift a + b (value − centre): least squares on the subset. The residual sd holds the
             # refined draws' own unshared error too; the shift's own error is the subset mean's and the
             # refined integrals' shared part (at most their s.e.).
             coarse = values[todo][:, subset]
-            centre = coarse.mean(axis=1, keepdims=True)
+            diff, centre = refined - coarse, coarse.mean(axis=1, keepdims=True)
             slope = np.sum(diff * (coarse - centre), 1) / np.maximum(np.sum((coarse - centre) ** 2, 1), 1e-30)
             residual = diff - diff.mean(axis=1, keepdims=True) - slope[:, None] * (coarse - centre)
-            unshared = np.sqrt(np.sum(residual**2, 1) / (subset.size - 2))
+            unshared = np.sqrt(np.sum(residual**2, 1) / max(subset.size - 2, 1))
             location = np.sqrt(unshared**2 / subset.size + np.mean(refined_se**2, axis=1))
             sd = values[todo].std(axis=1)
             r = np.minimum(unshared / np.maximum(sd, 1e-12), 1.0)
