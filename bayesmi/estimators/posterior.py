@@ -66,8 +66,8 @@ def quantity_result(
         diag.update(n_components={keys[p]: int(batch.n_components[i]) for p, (i, _) in parts.items()},
                     selection={keys[p]: batch.selection(i) for p, (i, _) in parts.items()})
     diag.update(num_points=int(integral.num_points[0]), mc_se_over_sd=float(integral.mc_se_over_sd[0]),
-                mc_spread_over_sd=float(integral.spread_over_sd[0]), timings={**batch.timings, "integral": integral.seconds},
-                **diagnostics)
+                mc_spread_over_sd=float(integral.spread_over_sd[0]),
+                timings={**batch.timings, "integral": integral.seconds}, **diagnostics)
     draws = to_units(values, units)
     mixtures = {prefix: (batch.mixture(i), names, info.sample_stats(i)) for prefix, (i, names) in parts.items()}
     idata = partial(inference_data, {variable: (draws, long_name)}, mixtures, observed, units, draws=draws_kind,

@@ -2,11 +2,11 @@
 
 ``estimate_mi`` integrates every posterior draw with ``num_points`` QMC points per component; where the
 MC error is too large against the posterior sd, it refines a thirty-second of the draws with 16 × the
-points and shifts all draws by the mean difference (``bayesmi.fitting.integrate``; the column "how" is
-the points per component of the shifted draws, or 16 × ``num_points`` where they were all recomputed
-so). This script fits suite tasks at
-N = 5000 (the suite's data and fit seeds) and integrates the same posterior draws again with every
-draw at 4096 points (what the integral did before the shift), in one run:
+points and shifts all draws by the least-squares line of the differences on the values
+(``bayesmi.fitting.integrate``; the column "how" is the points per component of the shifted draws, or
+16 × ``num_points`` where they were all recomputed so). This script fits suite tasks at N = 5000 (the
+suite's data and fit seeds) and integrates the same posterior draws again with every draw at 4096
+points (what the integral did before the shift), in one run:
 
     python examples/benchmarks/benchmark_integral.py [--tasks spiral_3x3_sparse,...] [--replicates 2]
 
