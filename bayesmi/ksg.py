@@ -30,9 +30,34 @@ DEFAULT_NEIGHBOURS = 10
 
 
 def _marginal_counts(a: np.ndarray, radius: np.ndarray) -> np.ndarray:
-    """Number of other rows of ``a`` (N, d) strictly within max-norm ``radius`` (N,) of each row: (N,)."""
+    """Number of other rows of ``a`` (N, d) strictly within max-norm ``radius`` (N,) of each row: (N,).
+
+    One column is counted on its sorted values (O(N log N), no tree): the checks' column pairs spent 70%
+    of their time in tree queries."""
+    if a.shape[1] == 1:
+        return _counts_within(a[:, 0], radius)
     inside = np.nextafter(radius, 0.0)  # strict inequality
-    return cKDTree(a).query_ball_point(a, inside, p=np.inf, return_length=True) - 1
+    return cKDTree(a).query_ball_point(a, inside, p=np.inf, return_length=True, workers=-1) - 1
+
+
+def _counts_within(a: np.ndarray, radius: np.ndarray) -> np.ndarray:
+    """:func:`_marginal_counts` of one column a (N,): the rows j ≠ i with |a_j − a_i| < radius_i, the
+    distance rounded and compared as the tree does, so the counts are the tree's exactly."""
+    inside = np.nextafter(radius, 0.0)
+    s = np.sort(a)
+    last = s.size - 1
+    lo = np.searchsorted(s, a - inside, "left")  # first value within reach, up to rounding
+    hi = np.searchsorted(s, a + inside, "right")  # first value beyond reach above, up to rounding
+    while True:  # settle the rounding at both edges (values within an ulp of a_i ± radius_i)
+        below, at_lo = s[np.maximum(lo - 1, 0)], s[np.minimum(lo, last)]
+        at_hi, above = s[np.maximum(hi - 1, 0)], s[np.minimum(hi, last)]
+        down = (lo > 0) & (np.abs(a - below) <= inside)
+        up = (lo <= last) & (at_lo < a) & (np.abs(a - at_lo) > inside)
+        back = (hi > 0) & (at_hi > a) & (np.abs(at_hi - a) > inside)
+        ahead = (hi <= last) & (np.abs(above - a) <= inside)
+        if not (down.any() or up.any() or back.any() or ahead.any()):
+            return hi - lo - 1
+        lo, hi = lo - down + up, hi - back + ahead
 
 
 def ksg_mutual_information(x: np.ndarray, y: np.ndarray, k: int = DEFAULT_NEIGHBOURS) -> float:
@@ -48,7 +73,7 @@ def ksg_mutual_information(x: np.ndarray, y: np.ndarray, k: int = DEFAULT_NEIGHB
     if not 1 <= k < n:
         raise ValueError(f"k must lie in [1, N) = [1, {n}), got {k}")
     joint = np.concatenate([x, y], axis=1)
-    radius = cKDTree(joint).query(joint, k=k + 1, p=np.inf)[0][:, k]
+    radius = cKDTree(joint).query(joint, k=k + 1, p=np.inf, workers=-1)[0][:, k]
     n_x, n_y = _marginal_counts(x, radius), _marginal_counts(y, radius)
     return float(digamma(k) + digamma(n) - np.mean(digamma(n_x + 1) + digamma(n_y + 1)))
 
@@ -75,9 +100,9 @@ def class_mutual_information(x: np.ndarray, codes: np.ndarray, k: int = DEFAULT_
     for c in np.unique(codes):
         rows = np.flatnonzero(codes == c)
         k_c = min(k, rows.size - 1)
-        radius[rows] = cKDTree(x[rows]).query(x[rows], k=k_c + 1, p=np.inf)[0][:, k_c]
+        radius[rows] = cKDTree(x[rows]).query(x[rows], k=k_c + 1, p=np.inf, workers=-1)[0][:, k_c]
         k_row[rows], n_class[rows] = k_c, rows.size
-    m = cKDTree(x).query_ball_point(x, radius, p=np.inf, return_length=True) - 1  # others within d_i
+    m = cKDTree(x).query_ball_point(x, radius, p=np.inf, return_length=True, workers=-1) - 1  # others within d_i
     return float(digamma(len(x)) - np.mean(digamma(n_class)) + np.mean(digamma(k_row)) - np.mean(digamma(m)))
 
 

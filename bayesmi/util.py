@@ -16,19 +16,22 @@ from __future__ import annotations
 
 import functools
 import inspect
+import itertools
 import math
 import operator
 import os
 import sys
 import warnings
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import numpy as np
 
 __all__ = [
     "UNITS", "to_units", "find_stack_level", "renamed_arguments", "format_values", "check_int",
-    "map_chunked", "Progress", "prob_label", "pandas_object",
+    "map_chunked", "lookahead_map", "usable_cores", "Progress", "prob_label", "pandas_object",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -131,7 +134,33 @@ def check_int(value: Any, name: str, low: int | None = None) -> int:
 # --------------------------------------------------------------------------- batching
 
 
-def map_chunked(fn: Callable[[Any], Any], tree: Any, chunk_size: int, on_chunk: Callable[[], Any] | None = None) -> Any:
+def usable_cores() -> int:
+    """CPU cores this process may run on: its affinity mask where the OS keeps one (a worker pinned to
+    a core by :func:`bayesmi.parallel.pin_to_cores` gets 1), else the machine's count."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def lookahead_map(fn: Callable[[Any], Any], items: Iterable[Any], workers: int = 1) -> Iterator[Any]:
+    """``fn(item)`` for each of ``items``, in order, with up to ``workers`` calls running at once in
+    threads (XLA, NumPy's sorts and SciPy's k-d tree release the GIL). A call starts only once the
+    results before it are asked for, so a consumer that stops early (close the generator) leaves at
+    most ``workers`` − 1 calls to finish. The calls are those of a plain loop, so the results are too."""
+    items = iter(items)
+    if workers <= 1:
+        yield from map(fn, items)
+        return
+    pool = ThreadPoolExecutor(workers)
+    try:
+        pending = deque(pool.submit(fn, item) for item in itertools.islice(items, workers))
+        while pending:
+            yield pending.popleft().result()
+            pending.extend(pool.submit(fn, item) for item in itertools.islice(items, 1))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def map_chunked(fn: Callable[[Any], Any], tree: Any, chunk_size: int, on_chunk: Callable[[], Any] | None = None,
+                workers: int = 1) -> Any:
     """``fn(tree)`` computed ``chunk_size`` rows at a time along the leading axis.
 
     ``fn`` must map a pytree with leading axis n to outputs with leading axis n (typically
@@ -139,18 +168,23 @@ def map_chunked(fn: Callable[[Any], Any], tree: Any, chunk_size: int, on_chunk: 
     has the same shape and compiles once. (``jax.lax.map(f, xs, batch_size=b)`` would do this
     inside one XLA program, but on jaxlib 0.10 CPU that program deadlocks intermittently when
     ``f`` contains LAPACK calls such as Cholesky or triangular solves.) ``on_chunk()`` is called
-    after each chunk (e.g. a progress bar's update).
+    after each chunk (e.g. a progress bar's update), in this thread. ``workers`` chunks run at once
+    (:func:`lookahead_map`).
     """
     import jax
 
     tree = jax.device_get(tree)  # slice on the host: eager device ops would each compile a program
     n = jax.tree.leaves(tree)[0].shape[0]
     size = max(1, min(chunk_size, n))
-    outputs = []
-    for start in range(0, n, size):
+
+    def chunk(start: int) -> Any:
         rows = np.minimum(np.arange(start, start + size), n - 1)
         out = jax.device_get(fn(jax.tree.map(lambda a: a[rows], tree)))
-        outputs.append(jax.tree.map(lambda a: a[: min(size, n - start)], out))
+        return jax.tree.map(lambda a: a[: min(size, n - start)], out)
+
+    outputs = []
+    for out in lookahead_map(chunk, range(0, n, size), workers):
+        outputs.append(out)
         if on_chunk is not None:
             on_chunk()
     return jax.tree.map(lambda *parts: np.concatenate(parts), *outputs)

@@ -131,3 +131,14 @@ def test_vmapped_refits_equal_a_loop(three_clusters):
         np.testing.assert_allclose(batch_info.log_likelihood[b], single_info.log_likelihood[0], rtol=1e-6)
         np.testing.assert_allclose(batch.means[b], single.means[0], atol=1e-5)
         assert int(batch_info.n_iter[b]) == int(single_info.n_iter[0])
+
+
+@pytest.mark.parametrize("select_by", ["bic", "cv"])
+def test_choice_of_k_is_the_same_with_ks_fitted_at_once_or_in_turn(three_clusters, select_by):
+    z, _ = three_clusters
+    mask = jnp.ones((1, z.shape[0]))
+    one, three = (em.select_components(z[None], mask, GMMPrior(), jax.random.key(3), select_by=select_by,
+                                       workers=w) for w in (1, 3))
+    np.testing.assert_array_equal(one.n_components, three.n_components)
+    np.testing.assert_array_equal(one.scores, three.scores)
+    jax.tree.map(np.testing.assert_array_equal, one.params, three.params)

@@ -66,6 +66,25 @@ def test_ksg_is_symmetric_and_its_normal_scores_ignore_monotone_maps(seed: int, 
     np.testing.assert_allclose(mapped, scores, atol=1e-12)
 
 
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(2, 400), values=st.sampled_from(["normal", "ties", "cauchy"]),
+       radii=st.sampled_from(["distances", "random", "zero"]))
+def test_one_column_counts_on_sorted_values_equal_the_tree_counts(seed: int, n: int, values: str, radii: str) -> None:
+    """The sorted-value count of rows strictly within each radius is the k-d tree's, exactly: on ties,
+    zero radii and radii that equal a distance (the KSG radius is the distance to a neighbour)."""
+    from scipy.spatial import cKDTree
+
+    from bayesmi.ksg import _counts_within
+
+    rng = np.random.default_rng(seed)
+    a = {"normal": lambda: rng.normal(size=n), "ties": lambda: rng.integers(0, 7, n) * 0.1,
+         "cauchy": lambda: 1e3 * rng.standard_cauchy(n)}[values]()
+    radius = {"distances": lambda: np.abs(a - a[rng.integers(0, n, n)]), "random": lambda: rng.exponential(size=n),
+              "zero": lambda: np.zeros(n)}[radii]()
+    tree = cKDTree(a[:, None]).query_ball_point(a[:, None], np.nextafter(radius, 0.0), p=np.inf, return_length=True)
+    np.testing.assert_array_equal(_counts_within(a, radius), tree - 1)
+
+
 def test_ksg_rejects_bad_settings() -> None:
     x = np.arange(10.0)[:, None]
     with pytest.raises(ValueError, match="k must lie"):

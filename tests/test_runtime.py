@@ -360,3 +360,26 @@ def test_chains_spread_over_several_devices_give_the_numbers_of_one():
     nuts = np.asarray(two["nuts"])
     assert np.all(np.isfinite(nuts))
     assert abs(nuts.mean() - one.mean()) < 3 * one.std()  # 40 autocorrelated draws of each sampler
+
+
+def test_lookahead_map_keeps_order_and_stops_starting_calls_when_the_consumer_stops():
+    import contextlib
+    import threading
+    import time
+
+    from bayesmi.util import lookahead_map
+
+    started, lock = [], threading.Lock()
+
+    def slow_square(i: int) -> int:
+        with lock:
+            started.append(i)
+        time.sleep(0.01 * (i % 3))  # later items may finish first
+        return i * i
+
+    assert list(lookahead_map(slow_square, range(10), workers=3)) == [i * i for i in range(10)]
+    assert list(lookahead_map(slow_square, range(10), workers=1)) == [i * i for i in range(10)]
+    started.clear()
+    with contextlib.closing(lookahead_map(slow_square, range(100), workers=3)) as results:
+        assert [r for _, r in zip(range(4), results)] == [0, 1, 4, 9]
+    assert len(started) <= 4 + 2  # the four asked for, and at most workers - 1 started ahead
