@@ -88,19 +88,24 @@ def _replicate_draws(n_draws: int, num_replicates: int) -> np.ndarray:
 
 def _flat_draws(params: GMMParams) -> GMMParams:
     """Posterior draws with leaves (chains, draws, K, ...) as NumPy leaves (chains × draws, K, ...)."""
-    return GMMParams(*(np.asarray(a).reshape((-1,) + a.shape[2:]) for a in params))
+    return GMMParams(*(None if a is None else np.asarray(a).reshape((-1,) + a.shape[2:]) for a in params))
 
 
 def _simulate(params: GMMParams, rng: np.random.Generator, n: int) -> np.ndarray:
     """``n`` rows (n, D) from each mixture of ``params`` (leaves (S, K, ...), NumPy): (S, n, D) float64.
 
     On the host with NumPy (a few small draws, and no program to compile for every new shape), from the
-    precision factors directly: a covariance 10 nats thin is not positive definite in float32."""
+    precision factors directly: a covariance 10 nats thin is not positive definite in float32. Rows of
+    t components are divided by √g, g ~ Gamma(ν/2, rate ν/2)."""
     inv_chol = np.linalg.inv(params.prec_chol.astype(np.float64))  # L⁻¹ (S, K, D, D): z = μ + L⁻ᵀ ε
     out = np.empty((params.weights.shape[0], n, params.means.shape[-1]))
     for s, (w, mu, c) in enumerate(zip(params.weights.astype(np.float64), params.means, inv_chol)):
         comp = rng.choice(w.size, size=n, p=w / w.sum())
-        out[s] = mu[comp] + np.einsum("nj,nji->ni", rng.standard_normal((n, mu.shape[-1])), c[comp])
+        offsets = np.einsum("nj,nji->ni", rng.standard_normal((n, mu.shape[-1])), c[comp])
+        if params.dof is not None:
+            half = 0.5 * params.dof[s][comp].astype(np.float64)
+            offsets /= np.sqrt(rng.gamma(half, 1.0 / half))[:, None]
+        out[s] = mu[comp] + offsets
     return out
 
 
@@ -145,7 +150,7 @@ def predictive_check(
     observed = _statistics(z[rows], dim_x, k, pairs)
     flat = _flat_draws(params)
     chosen = _replicate_draws(flat.weights.shape[0], num_replicates)
-    simulated = _simulate(GMMParams(*(a[chosen] for a in flat)), rng, n)
+    simulated = _simulate(GMMParams(*(None if a is None else a[chosen] for a in flat)), rng, n)
     replicated = np.array([_statistics(s, dim_x, k, pairs) for s in simulated])  # (S, statistics)
     return _compare(observed, replicated, names, "KSG {} of normal scores, k = " + str(k), level, n, start)
 
@@ -206,7 +211,8 @@ def class_predictive_check(
         members = np.flatnonzero(codes == c)
         if members.size:
             flat = _flat_draws(params)
-            simulated[:, members] = _simulate(GMMParams(*(a[chosen] for a in flat)), rng, members.size)
+            simulated[:, members] = _simulate(GMMParams(*(None if a is None else a[chosen] for a in flat)), rng,
+                                              members.size)
     replicated = np.array([_class_statistics(s, codes, k, columns) for s in simulated])
     return _compare(observed, replicated, names, "kNN {} of normal scores, k = " + str(k) + " (Ross 2014)", level,
                     n, start)

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from bayesmi import toys
-from bayesmi.options import METHODS, SELECTION_CRITERIA
+from bayesmi.options import FAMILIES, METHODS, SELECTION_CRITERIA
 from bayesmi.results import ConvergenceWarning, MIResult
 from bayesmi.util import UNITS
 
@@ -88,12 +88,15 @@ def format_report(
     if not replicates:  # R-hat and ESS describe posterior draws, not bootstrap replicates
         lines += [f"R-hat:         {_num(result.rhat, '.3f')}", f"ESS (bulk):    {_num(result.ess, '.0f')}"]
     if "n_components" in d:  # mixture fits (not the Dirichlet table of discrete data)
-        lines += [f"Components:    {d['n_components']}",
+        lines += [f"Components:    {d['n_components']}" + (" Student-t" if d.get("family") == "student" else ""),
                   f"MC error:      {_num(result.mc_se, '.2g')} {u} (of the MI integral)"]
     if d.get("route", "joint") != "joint":  # estimate_mi took discrete data off the joint mixture
         lines.append(f"Route:         {d['route']}")
     if d.get("normal_scored_columns"):
         lines.append(f"Normal scores: {', '.join(d['normal_scored_columns'])} (non-normal margins)")
+    if d.get("t_scored_columns"):
+        lines.append(f"t scores:      {', '.join(d['t_scored_columns'])} (a t copula, {d['copula_dof']:g} dof, "
+                     "fits the ranks)")
     if (check := result.check) is not None:
         verdict = "passed" if check.replicates_passed else "FAILED: the mixture does not reproduce the dependence"
         lines.append(f"Check:         {verdict} (predictive KSG check, p = {check.p_value:.2g})")
@@ -310,6 +313,10 @@ def _add_fit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--components", type=_components, default="auto", metavar="K",
                    help="number of mixture components, or 'auto' to choose by --select-by (default: auto)")
+    p.add_argument("--family", choices=FAMILIES, default="gaussian",
+                   help="mixture components: gaussian, student (multivariate t, each with its own degrees of "
+                        "freedom; gibbs only), or auto: student where a t copula fits the ranks of x and y better "
+                        "than a Gaussian one (default: gaussian)")
     p.add_argument("--select-by", choices=SELECTION_CRITERIA, default=None,
                    help="how 'auto' chooses K: BIC, AIC or 2-fold cross-validated likelihood (default: cv for the "
                         "bootstrap, bic otherwise)")
@@ -317,7 +324,8 @@ def _add_fit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--warmup", type=_positive_int, default=500, help="warmup iterations per chain (default: 500)")
     p.add_argument("--samples", type=_positive_int, default=1000, help="posterior draws per chain (default: 1000)")
     p.add_argument("--transform", choices=("auto", "none", "normal_scores", "flow"), default="auto",
-                   help="maps before the joint mixture: normal scores of the non-normal columns (auto), of all "
+                   help="maps before the joint mixture: normal scores of the non-normal columns (auto; with --family "
+                        "student, t scores of all columns where a t copula fits their ranks better), of all "
                         "(normal_scores), none, or normal scores then MIENF flows trained on half the rows "
                         "(flow; x or y of 2+ dimensions) (default: auto)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
@@ -431,6 +439,7 @@ def _estimate(x: np.ndarray, y: np.ndarray, args: argparse.Namespace, truth: flo
         try:
             result = estimate_mi(
                 x, y, y_type=y_type, method=args.method, num_components=args.components, select_by=args.select_by,
+                family=args.family,
                 num_chains=args.chains, num_warmup=args.warmup, num_samples=args.samples, units=args.units, truth=truth,
                 seed=args.seed, progress=args.progress, transform=args.transform,
             )
@@ -541,7 +550,7 @@ def _run_validate(args: argparse.Namespace) -> int:
             result = run_validation(
                 names, sizes=sizes, methods=methods, replicates=args.replicates, probs=probs, seed=args.seed,
                 progress=args.progress, executor=executor, store=args.store, num_components=args.components,
-                select_by=args.select_by,
+                select_by=args.select_by, family=args.family,
                 num_chains=args.chains, num_warmup=args.warmup, num_samples=args.samples, units=args.units,
                 y_type=args.y_type, transform=args.transform,
             )

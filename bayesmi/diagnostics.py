@@ -77,7 +77,8 @@ def draws_group(draws: str) -> str:
 def _mixture_variables(prefix: str, params: GMMParams, names: Sequence[str]
                        ) -> tuple[dict[str, np.ndarray], dict[str, list[str]], dict[str, Any]]:
     """Posterior variables of a mixture (leaves (chains, draws, K, ...)): weights (omitted for K = 1,
-    where they are the constant 1), means and covariance matrices, with dims and coords."""
+    where they are the constant 1), means and covariance matrices (scale matrices of t components,
+    with their degrees of freedom ``dof``), with dims and coords."""
     from bayesmi.mixture import covariances
 
     comp, dim, dim_ = f"{prefix}component", f"{prefix}dim", f"{prefix}dim_"
@@ -88,6 +89,9 @@ def _mixture_variables(prefix: str, params: GMMParams, names: Sequence[str]
     if k > 1:
         variables[f"{prefix}weights"] = np.asarray(params.weights)
         dims[f"{prefix}weights"] = [comp]
+    if params.dof is not None:
+        variables[f"{prefix}dof"] = np.asarray(params.dof)
+        dims[f"{prefix}dof"] = [comp]
     coords = {comp: np.arange(k), dim: list(names), dim_: list(names)}
     return variables, dims, coords
 

@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from bayesmi.infer import DRIVERS, em, svi
-from bayesmi.mixture import GMMParams, closed_form, first_components, log_prob, qmc_normal_points
+from bayesmi.mixture import GMMParams, closed_form, first_components, log_prob, point_dim, qmc_normal_points
 from bayesmi.models import GMMPrior
 from bayesmi.options import MC_SE_TARGET, FitOptions
 from bayesmi.results import IndependenceComparison
@@ -149,12 +149,36 @@ def _subsample_rows(sets: Sequence[np.ndarray], max_rows: int, rng: np.random.Ge
     return [s[rng.choice(len(s), max_rows, replace=False)] if len(s) > max_rows else s for s in sets]
 
 
-def _covariance_factors(sets: Sequence[np.ndarray]) -> list[np.ndarray]:
-    """Lower Cholesky factor C (D, D) of each set's covariance, float64 (the identity where that is
-    singular: the prior's scale is then the identity of the standardised coordinates)."""
+#: EM iterations of :func:`_cauchy_scatter` (it converges linearly; 50 settle it to ~1e-4 relative).
+CAUCHY_ITERATIONS = 50
+
+
+def _cauchy_scatter(z: np.ndarray) -> np.ndarray:
+    """The scatter matrix (D, D) of the maximum-likelihood multivariate Cauchy (t with ν = 1) fitted to
+    rows z (N, D), location included: a robust scale that exists for any tails (Kent & Tyler 1991),
+    where the covariance of heavy-tailed rows is set by a few extreme ones."""
+    centre, scatter = np.median(z, 0), np.atleast_2d(np.cov(z, rowvar=False, bias=True))
+    for _ in range(CAUCHY_ITERATIONS):
+        centred = z - centre
+        weight = (1.0 + z.shape[1]) / (1.0 + np.einsum("ni,ij,nj->n", centred, np.linalg.pinv(scatter), centred))
+        centre = weight @ z / weight.sum()
+        scatter = (weight[:, None] * centred).T @ centred / len(z)
+    return scatter
+
+
+def _covariance_factors(sets: Sequence[np.ndarray], student: bool = False) -> list[np.ndarray]:
+    """Lower Cholesky factor C (D, D) of each set's covariance, or with t components (``student``) of
+    its Cauchy scatter (:func:`_cauchy_scatter`), float64 (the identity where that is singular: the
+    prior's scale is then the identity of the standardised coordinates).
+
+    The prior's scale follows C (:func:`fit_mixtures`), so it must measure the bulk of the rows: on
+    t-scored Cauchy margins (N = 1000) the variances were ~1000 (the Cauchy scatter's 1.0), the
+    prior's four pseudo-observations of that spread outweighed the rows, and BIC chose 3 t components
+    for one."""
     factors = []
     for s in sets:
-        cov = np.atleast_2d(np.cov(np.asarray(s, np.float64), rowvar=False, bias=True))
+        s = np.asarray(s, np.float64)
+        cov = _cauchy_scatter(s) if student else np.atleast_2d(np.cov(s, rowvar=False, bias=True))
         try:
             factors.append(np.linalg.cholesky(cov))
         except np.linalg.LinAlgError:
@@ -172,7 +196,7 @@ def _in_data_coordinates(params: GMMParams, factors: Sequence[np.ndarray]) -> GM
         means.append(m @ c.T)
         chols.append(np.linalg.cholesky(c_inv_t @ p @ np.swapaxes(p, -1, -2) @ c_inv_t.T))
     dtype = params.means.dtype
-    return GMMParams(params.weights, np.stack(means).astype(dtype), np.stack(chols).astype(dtype))
+    return GMMParams(params.weights, np.stack(means).astype(dtype), np.stack(chols).astype(dtype), params.dof)
 
 
 def fit_mixtures(sets: Sequence[np.ndarray], options: FitOptions, key: jax.Array, progress: Progress) -> MixtureBatch:
@@ -201,7 +225,7 @@ def fit_mixtures(sets: Sequence[np.ndarray], options: FitOptions, key: jax.Array
         raise ValueError(f"the data sets of one batch must have one dimension, got {sorted(dims)}")
     prior = default_prior(options)
     minibatch = options.method == "svi" and svi.subsamples(max(len(s) for s in sets))
-    factors = None if prior is None or minibatch else _covariance_factors(sets)
+    factors = None if prior is None or minibatch else _covariance_factors(sets, options.family == "student")
     if factors is not None:
         sets = [np.linalg.solve(c, np.asarray(s, np.float64).T).T.astype(np.float32) for s, c in zip(sets, factors)]
     z, mask = _pad_sets(sets)
@@ -212,12 +236,13 @@ def fit_mixtures(sets: Sequence[np.ndarray], options: FitOptions, key: jax.Array
     if options.num_components == "auto":
         select_by = options.effective_select_by
         chosen = em.select_components(z_em, mask_em, prior, key_em, options.max_components, select_by,
-                                      progress=progress)
+                                      progress=progress, student=options.family == "student")
         ks, init, scores = chosen.n_components, chosen.params, chosen.scores
     else:
         select_by, scores = None, None
         progress.stage("EM", 1)
-        init, _ = em.fit(z_em, mask_em, options.num_components, prior, key_em)
+        init, _ = em.fit(z_em, mask_em, options.num_components, prior, key_em,
+                         student=options.family == "student")
         ks = np.full(len(sets), options.num_components)
         progress.update()
     timings = {"em": time.perf_counter() - start}
@@ -231,13 +256,14 @@ def fit_mixtures(sets: Sequence[np.ndarray], options: FitOptions, key: jax.Array
 
 
 def _lowest_bic(z: np.ndarray, prior: GMMPrior | None, key: jax.Array, max_components: int,
-                workers: int | None = None) -> tuple[float, int]:
-    """The lowest BIC over K = 1, …, ``max_components`` of MAP-EM mixtures of the rows z (N, D), in z's
-    coordinates, and its K (``workers`` K fitted at once). EM runs on the whitened rows C⁻¹z, as
-    :func:`fit_mixtures` does."""
-    [factor] = _covariance_factors([z])
+                workers: int | None = None, student: bool = False) -> tuple[float, int]:
+    """The lowest BIC over K = 1, …, ``max_components`` of MAP-EM mixtures (of t components if
+    ``student``) of the rows z (N, D), in z's coordinates, and its K (``workers`` K fitted at once). EM
+    runs on the whitened rows C⁻¹z, as :func:`fit_mixtures` does."""
+    [factor] = _covariance_factors([z], student)
     whitened = np.linalg.solve(factor, np.asarray(z, np.float64).T).T.astype(np.float32)
-    chosen = em.select_components(*_pad_sets([whitened]), prior, key, max_components, "bic", workers=workers)
+    chosen = em.select_components(*_pad_sets([whitened]), prior, key, max_components, "bic", workers=workers,
+                                  student=student)
     return _in_data_units(chosen.scores[0], factor, len(z)), int(chosen.n_components[0])
 
 
@@ -247,7 +273,8 @@ def _in_data_units(scores: np.ndarray, factor: np.ndarray, n: int) -> float:
     return float(scores[np.isfinite(scores)].min() + 2.0 * n * np.log(np.abs(np.diag(factor))).sum())
 
 
-def independence_may_win(n: int, dim: int, n_components: Sequence[int], interval_low: float) -> bool:
+def independence_may_win(n: int, dim: int, n_components: Sequence[int], interval_low: float,
+                         student: bool = False) -> bool:
     """Whether :func:`independence_comparison` is worth its cost for a model of mixtures of
     ``n_components`` (one K per mixture: the joint's, or each class's) in ``dim`` coordinates, fitted to
     n rows, whose I(X;Y) posterior starts at ``interval_low`` nats (2.5%).
@@ -261,7 +288,7 @@ def independence_may_win(n: int, dim: int, n_components: Sequence[int], interval
     contradicted had N × ``interval_low`` below 0.41 of that penalty, and every fit that passed the
     replicate check with N × ``interval_low`` above it favoured the joint by hundreds of nats.
     """
-    return n * interval_low <= sum(em.n_parameters(int(k), dim) for k in n_components) * np.log(n)
+    return n * interval_low <= sum(em.n_parameters(int(k), dim, student) for k in n_components) * np.log(n)
 
 
 def _comparison_rows(n: int, key: jax.Array) -> np.ndarray | None:
@@ -285,7 +312,7 @@ def compare_with_independence(
     rows are a random :data:`MAX_SELECTION_ROWS` beyond that many. ``batch``, the fit of the sets of
     all rows, is reused where no rows were dropped.
     """
-    if not independence_may_win(n, dim, batch.n_components, interval_low):
+    if not independence_may_win(n, dim, batch.n_components, interval_low, options.family == "student"):
         return None
     rows = _comparison_rows(n, key)
     sets = sets_of(rows)
@@ -327,18 +354,19 @@ def independence_comparison(fitted: Sequence[np.ndarray], independent: Sequence[
     # x's and y's of a 3 + 3-D Student-t fit (N = 5000) took 3.8 s on 2 cores instead of 6.6 s.
     jobs = ([] if reusable else list(zip(fitted, keys))) + list(zip(independent, keys[len(fitted):]))
     cores = usable_cores()
+    student = options.family == "student"  # both models' mixtures of one family
     bics = list(lookahead_map(lambda job: _lowest_bic(job[0], prior, job[1], options.max_components,
-                                                      max(1, cores // len(jobs))), jobs, cores))
+                                                      max(1, cores // len(jobs)), student), jobs, cores))
     if reusable:  # fit_mixtures' EM ran on the same sets, whitened by the same factors
         fitted_bics = [(_in_data_units(batch.scores[i], c, len(s)), int(batch.n_components[i]))
-                       for i, (s, c) in enumerate(zip(fitted, _covariance_factors(fitted)))]
+                       for i, (s, c) in enumerate(zip(fitted, _covariance_factors(fitted, student)))]
     else:
         fitted_bics, bics = bics[:len(fitted)], bics[len(fitted):]
     independent_bics = bics
 
     def total(bics: list[tuple[float, int]], sets: Sequence[np.ndarray]) -> float:
         """Σ BIC with every set's parameters charged log n_rows (a set's own BIC charged log of its rows)."""
-        return sum(b + em.n_parameters(k, s.shape[1]) * (np.log(n_rows) - np.log(len(s)))
+        return sum(b + em.n_parameters(k, s.shape[1], student) * (np.log(n_rows) - np.log(len(s)))
                    for (b, k), s in zip(bics, sets))
 
     return IndependenceComparison(
@@ -410,7 +438,7 @@ def integrate(
     start = time.perf_counter()
     lead = jax.tree.leaves(draws)[0].shape[:3]
     mixtures = jax.tree.leaves(draws, is_leaf=lambda a: isinstance(a, GMMParams))
-    dim = next(m for m in mixtures if isinstance(m, GMMParams)).means.shape[-1]  # the points' dimension
+    dim = point_dim(next(m for m in mixtures if isinstance(m, GMMParams)))  # the points' dimension
     n_components = sum(m.weights.shape[-1] for m in mixtures if isinstance(m, GMMParams))  # densities per point
     exact = closed_form(quantity, *(m for m in mixtures if isinstance(m, GMMParams)))
     first = 0 if exact else max(options.num_points, 1 << (2 * dim - 1).bit_length())  # moment matching: >= 2D points

@@ -695,6 +695,17 @@ def check_categories(labels: list[np.ndarray], names: list[Any], name: str) -> N
         )
 
 
+def _rank_probabilities(a: np.ndarray) -> np.ndarray:
+    """(mid-rank − ½) / N of every value in its column of ``a`` (N, d): (N, d) in (0, 1), ties sharing one."""
+    a = np.asarray(a, np.float64)
+    ranks = np.empty_like(a)
+    for j in range(a.shape[1]):
+        _, inverse, counts = np.unique(a[:, j], return_inverse=True, return_counts=True)
+        mid = np.cumsum(counts) - (counts - 1) / 2.0  # mid-rank of each distinct value, 1-based
+        ranks[:, j] = mid[inverse]
+    return (ranks - 0.5) / a.shape[0]
+
+
 def normal_scores(a: np.ndarray) -> np.ndarray:
     """Every column of ``a`` (N, d) replaced by the normal quantiles of its mid-ranks, Φ⁻¹((rank − ½) / N).
 
@@ -703,13 +714,77 @@ def normal_scores(a: np.ndarray) -> np.ndarray:
     """
     from scipy.special import ndtri
 
+    return ndtri(_rank_probabilities(a))
+
+
+#: Degrees of freedom :func:`copula_dof` chooses among (inf: the Gaussian copula, normal scores).
+COPULA_DOF = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0, 64.0, np.inf)
+
+
+def t_scores(a: np.ndarray, dof: float) -> np.ndarray:
+    """Every column of ``a`` (N, d) replaced by the Student-t (``dof``) quantiles of its mid-ranks
+    (normal scores where ``dof`` is inf): strictly increasing maps, so I(X;Y) is unchanged, and data
+    with a t copula of ``dof`` become a multivariate t. (N, d) float64."""
+    from scipy.special import ndtri, stdtrit
+
+    probs = _rank_probabilities(a)
+    return ndtri(probs) if np.isinf(dof) else stdtrit(dof, probs)
+
+
+def _t_copula_log_likelihood(scores: np.ndarray, dof: float, iterations: int = 50) -> float:
+    """Log-likelihood (nats) of a t copula (``dof``; Gaussian where inf) with its correlation matrix
+    fitted to the t scores (N, d): the multivariate t density of the scores with that correlation,
+    minus their margins' univariate t densities. The correlation comes from EM for a centred t with
+    the scale renormalised to unit diagonal (Demarta & McNeil 2005). −inf where that correlation is
+    singular (ranks in an almost deterministic relation)."""
+    try:
+        return _t_copula_fit(scores, dof, iterations)
+    except np.linalg.LinAlgError:
+        return -np.inf
+
+
+def _t_copula_fit(scores: np.ndarray, dof: float, iterations: int) -> float:
+    """:func:`_t_copula_log_likelihood`, raising LinAlgError on a singular correlation."""
+    from scipy import special
+
+    n, d = scores.shape
+    corr = np.corrcoef(scores, rowvar=False).reshape(d, d)
+    if np.isinf(dof):
+        sign, log_det = np.linalg.slogdet(corr)
+        quad = np.einsum("ni,ij,nj->n", scores, np.linalg.inv(corr) - np.eye(d), scores)
+        return float(-0.5 * n * log_det - 0.5 * quad.sum()) if sign > 0 else -np.inf
+    for _ in range(iterations):
+        weight = (dof + d) / (dof + np.einsum("ni,ij,nj->n", scores, np.linalg.inv(corr), scores))
+        scale = (weight[:, None] * scores).T @ scores / n
+        corr = scale / np.sqrt(np.outer(np.diag(scale), np.diag(scale)))
+    sign, log_det = np.linalg.slogdet(corr)
+    if sign <= 0:
+        return -np.inf
+    distance = np.einsum("ni,ij,nj->n", scores, np.linalg.inv(corr), scores)
+    joint = (special.gammaln((dof + d) / 2) - special.gammaln(dof / 2) - 0.5 * d * np.log(dof * np.pi)
+             - 0.5 * log_det - 0.5 * (dof + d) * np.log1p(distance / dof))
+    margins = (special.gammaln((dof + 1) / 2) - special.gammaln(dof / 2) - 0.5 * np.log(dof * np.pi)
+               - 0.5 * (dof + 1) * np.log1p(scores**2 / dof))
+    return float(joint.sum() - margins.sum())
+
+
+#: :func:`copula_dof` looks at a random subsample of this many rows of a larger data set (its cost is ~13 t
+#: quantile maps and EM fits of all rows; on the suite at N = 1000 every t copula won by ≥ 40 nats).
+COPULA_ROWS = 5000
+
+
+def copula_dof(a: np.ndarray, seed: int = 0, max_rows: int = COPULA_ROWS) -> float:
+    """The degrees of freedom of :data:`COPULA_DOF` whose t copula fits the rows ``a`` (N, D) best, by
+    the copula likelihood of their rank scores (the pseudo-likelihood of Genest, Ghoudi & Rivest 1995,
+    comparable across ν: each candidate scores the same ranks); inf is the Gaussian copula, kept unless
+    a t copula beats it by more than BIC's price of its one extra parameter, ½ log N nats. Beyond
+    ``max_rows`` rows, on a random subsample of them (``seed``)."""
     a = np.asarray(a, np.float64)
-    ranks = np.empty_like(a)
-    for j in range(a.shape[1]):
-        _, inverse, counts = np.unique(a[:, j], return_inverse=True, return_counts=True)
-        mid = np.cumsum(counts) - (counts - 1) / 2.0  # mid-rank of each distinct value, 1-based
-        ranks[:, j] = mid[inverse]
-    return ndtri((ranks - 0.5) / a.shape[0])
+    if len(a) > max_rows:
+        a = a[np.random.default_rng(seed).choice(len(a), max_rows, replace=False)]
+    fits = np.array([_t_copula_log_likelihood(t_scores(a, dof), dof) for dof in COPULA_DOF])
+    best = int(np.argmax(fits[:-1]))
+    return float(COPULA_DOF[best]) if fits[best] - fits[-1] > 0.5 * np.log(len(a)) else np.inf
 
 
 def normality_p_values(a: np.ndarray) -> np.ndarray:

@@ -153,9 +153,10 @@ def test_check_sees_a_column_pair_the_joint_estimate_blurs() -> None:
     scores (zero correlation there) has no dependence where the data have some. The 6-D KSG estimate
     barely sees it (|z| = 1.5 here, p = 0.13 alone), the pair (x0, y0) clearly does; the check's
     p-value is the Bonferroni bound over the 1 + 9 statistics."""
+    import jax
     import jax.numpy as jnp
 
-    from bayesmi.mixture import GMMParams, from_covariances
+    from bayesmi.mixture import from_covariances
 
     rng = np.random.default_rng(1)
     x, y = rng.standard_normal((1000, 3)), rng.standard_normal((1000, 3))
@@ -163,7 +164,7 @@ def test_check_sees_a_column_pair_the_joint_estimate_blurs() -> None:
     z = normal_scores(np.column_stack([x, y]))
     gaussian = from_covariances(jnp.ones(1), jnp.asarray(z.mean(0)[None], jnp.float32),
                                 jnp.asarray(np.cov(z.T)[None], jnp.float32))
-    draws = GMMParams(*(np.broadcast_to(np.asarray(a), (1, 20) + a.shape) for a in gaussian))  # 20 equal draws
+    draws = jax.tree.map(lambda a: np.broadcast_to(np.asarray(a), (1, 20) + a.shape), gaussian)  # 20 equal draws
     check = predictive_check(draws, z, 3, seed=0)
     assert len(check.z_scores) == 10 and not check.passed
     assert check.statistic.startswith("KSG I(x0;y0)") and check.z_score == check.z_scores["I(x0;y0)"] > 5

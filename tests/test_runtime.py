@@ -64,7 +64,7 @@ def test_gibbs_draws_with_padded_component_slots_equal_the_unpadded_draws():
     finally:
         gibbs.bucket_components = original
     assert padded.params.means.shape == plain.params.means.shape == (1, 2, 40, 3, 2)
-    for a, b in zip(padded.params, plain.params):
+    for a, b in zip(jax.tree.leaves(padded.params), jax.tree.leaves(plain.params)):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-6)
 
 

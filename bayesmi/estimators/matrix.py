@@ -204,7 +204,8 @@ def _mixture_cells(pairs: list[tuple[_Column, _Column]], options: FitOptions, cl
         for s, c in enumerate(joint):
             values[c], mc_se[c], k_cell[c], intrinsic[c] = (integral.values[s], integral.mc_se[s],
                                                             int(batch.n_components[s]), problems[s])
-            if k_cell[c] == 1:  # one Gaussian: its known bias removed, as estimate_mi does
+            # One Gaussian: its known dimension bias removed, as estimate_mi does (that formula is not a t's).
+            if k_cell[c] == 1 and options.family != "student":
                 values[c] = recentred_draws(values[c], sets[s], 1)[0]
         _add_timings(timings, batch, integral.seconds)
         info_type = type(batch.info)

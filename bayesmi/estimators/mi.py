@@ -16,6 +16,7 @@ tests that the mixture reproduces the data's dependence.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from bayesmi.estimators.ksg import ksg_mi
 from bayesmi.estimators.mienf import mienf_mi
 from bayesmi.estimators.posterior import quantity_result
 from bayesmi.fitting import compare_with_independence, fit_mixtures, integrate, row_log_likelihoods, store_pointwise
-from bayesmi.inputs import discrete_levels, prepare_xy, score_columns
+from bayesmi.inputs import copula_dof, discrete_levels, prepare_xy, score_columns, t_scores
 from bayesmi.mixture import GMMParams, mutual_information, pointwise_mutual_information
 from bayesmi.options import FitOptions
 from bayesmi.results import MIResult
@@ -59,8 +60,9 @@ class DiscreteDataWarning(UserWarning):
 Y_TYPES = ("auto", "continuous", "categorical")
 #: Per-column maps before the joint mixture fit (I(X;Y) is invariant to them): "none"; "normal_scores"
 #: (every column to the normal quantiles of its ranks); "auto" (only the columns whose margin a
-#: normality test rejects at :data:`~bayesmi.inputs.NORMALITY_LEVEL`); "flow" (normal scores, then MIENF flows
-#: trained on half of the rows, the mixture fitted to the other half's latents).
+#: normality test rejects at :data:`~bayesmi.inputs.NORMALITY_LEVEL`; with t components, every column to the
+#: t quantiles of its ranks, ν by the copula likelihood, where that prefers a t copula); "flow" (normal
+#: scores, then MIENF flows trained on half of the rows, the mixture fitted to the other half's latents).
 TRANSFORMS = ("auto", "none", "normal_scores", "flow")
 
 _pmi_per_draw = jax.jit(jax.vmap(pointwise_mutual_information, in_axes=(0, None, None)), static_argnums=1)
@@ -131,7 +133,13 @@ def estimate_mi(
         longer cost mixture components; "normal_scores" maps every column;
         "none" keeps the standardised values (ranks resolve dependence only to ~1/N, so strongly
         dependent Gaussian columns, e.g. 10 nats, keep their values under "auto"). The columns
-        mapped are listed in ``result.diagnostics["normal_scored_columns"]``. "flow": normal
+        mapped are listed in ``result.diagnostics["normal_scored_columns"]``. With ``family`` "auto"
+        or "student", "auto" first fits t copulas to the ranks of all columns
+        (:func:`~bayesmi.inputs.copula_dof`); where one fits better than the Gaussian copula, every
+        column gets the t_ν quantiles of its ranks instead (``diagnostics["copula_dof"]``: ν, inf for
+        the Gaussian copula, None where not tested;
+        ``t_scored_columns``), which makes data with a t copula a multivariate t that one t component
+        fits exactly, and ``family="auto"`` fits t components (``diagnostics["family"]``). "flow": normal
         scores, then MIENF flows (:mod:`bayesmi.flows`; Butakov, Tolmachev et al. 2024) trained
         on a random half of the rows, and the mixture fitted to the flows' latents of the other
         half (``diagnostics["flow"]`` holds the training record and the flows' own MI); the
@@ -189,8 +197,16 @@ def estimate_mi(
     if transform == "flow" and max(xs.shape[1], ys.shape[1]) < 2:
         raise ValueError("transform='flow' learns maps of 2 or more dimensions; for a 1-D x and y, "
                          "transform='normal_scores' is the best invertible map of each side")
-    (xs, scored_x), (ys, scored_y) = score_columns(xs, transform), score_columns(ys, transform)
-    scored = np.concatenate([scored_x, scored_y])
+    copula_tested = transform == "auto" and (options.family == "student"
+                                             or (options.family == "auto" and options.method == "gibbs"))
+    dof = copula_dof(np.concatenate([xs, ys], axis=1), seed) if copula_tested else np.inf
+    if options.family == "auto":
+        options = dataclasses.replace(options, family="student" if np.isfinite(dof) else "gaussian")
+    if np.isfinite(dof):
+        xs, ys, scored, t_scored = t_scores(xs, dof), t_scores(ys, dof), np.zeros(xs.shape[1] + ys.shape[1], bool), True
+    else:
+        (xs, scored_x), (ys, scored_y) = score_columns(xs, transform), score_columns(ys, transform)
+        scored, t_scored = np.concatenate([scored_x, scored_y]), False
     flow_record = None
     if transform == "flow":
         xs, ys, flow_record = _flow_latents(xs, ys, seed, flow_settings)
@@ -205,7 +221,8 @@ def estimate_mi(
     values = integral.values[0]
     dimension_bias = xs.shape[1] * ys.shape[1] / z.shape[0]  # nats, first order
     bias_correction = None
-    if batch.n_components[0] == 1:  # one Gaussian: its dimension bias is known exactly and removed
+    single_gaussian = batch.n_components[0] == 1 and options.family == "gaussian"
+    if single_gaussian:  # one Gaussian: its dimension bias is known exactly and removed
         values, bias_correction, _ = recentred_draws(values, z, dim_x)
     elif dimension_bias > values.std():
         warnings.warn(
@@ -221,7 +238,7 @@ def estimate_mi(
 
         independence = compare_with_independence(
             *z.shape, joint_and_sides, batch, options, jax.random.fold_in(jax.random.key(seed), 1),
-            float(np.quantile(values, 0.025)), nested_gaussian=bool(batch.n_components[0] == 1))
+            float(np.quantile(values, 0.025)), nested_gaussian=bool(single_gaussian))
         check = predictive_check(params, z, dim_x, seed)._replace(independence=independence)
     warn_if_misfit(check)
     log_lik = None
@@ -232,6 +249,8 @@ def estimate_mi(
         observed={"z": (z, ["obs", "dim"])}, options=options, units=units, truth=truth,
         diagnostics={**{k: info[k] for k in ("n", "dim_x", "dim_y", "jittered_columns")},
                      "normal_scored_columns": [name for name, on in zip(names, scored) if on], "transform": transform,
+                     "family": options.family, "copula_dof": dof if copula_tested else None,
+                     "t_scored_columns": names if t_scored else [],
                      **({} if flow_record is None else {"flow": flow_record}),
                      "dimension_bias": dimension_bias, "bias_correction": bias_correction, "route": "joint"},
         coords={"obs": np.arange(z.shape[0])}, log_likelihood=log_lik, model=JointMixtureModel(params, z, dim_x),

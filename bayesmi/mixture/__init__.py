@@ -25,11 +25,15 @@ from bayesmi.mixture.params import (
     component_log_prob,
     component_points,
     covariances,
+    distance_log_prob,
     first_components,
     from_covariances,
     log_prob,
+    mahalanobis,
     marginal,
+    mixing_quantile,
     pad_components,
+    point_dim,
     sample,
 )
 from bayesmi.mixture.quadrature import expectation, mc_estimate, qmc_normal_points
@@ -37,7 +41,7 @@ from bayesmi.mixture.quadrature import expectation, mc_estimate, qmc_normal_poin
 __all__ = [
     "GMMParams", "component_log_prob", "log_prob", "covariances", "from_covariances", "marginal", "pad_components",
     "first_components",
-    "component_points", "sample", "qmc_normal_points", "expectation", "mc_estimate", "pointwise_mutual_information",
+    "component_points", "point_dim", "mixing_quantile", "mahalanobis", "distance_log_prob", "sample", "qmc_normal_points", "expectation", "mc_estimate", "pointwise_mutual_information",
     "mutual_information", "entropy", "kl_divergence", "pointwise_conditional_mutual_information",
     "conditional_mutual_information", "class_log_likelihoods", "class_mixture",
     "pointwise_categorical_mutual_information",

@@ -1,12 +1,13 @@
-"""Information quantities of Gaussian mixtures, each one expectation under a mixture (pure JAX).
+"""Information quantities of Gaussian (or Student-t) mixtures, each one expectation under a mixture (pure JAX).
 
 Mutual information, entropy, KL divergence, conditional MI and the MI of a continuous x with a
 class label, with their pointwise integrands where those are useful on data. Marginals are exact
 (sliced means and covariances); expectations use :func:`bayesmi.mixture.quadrature.expectation`.
-Every quantity is in nats and returns ``(value, mc_se)`` for one parameter set. A single Gaussian
+Every quantity is in nats and returns ``(value, mc_se)`` for one parameter set. A single component
 (K = 1, known when the function is traced) has closed forms in log-determinants, used instead of
 the quadrature (MC s.e. 0): no points at all, which is what keeps 50-dimensional Gaussian-like
-data cheap.
+data cheap. A single t has them for the quantities made of marginal entropies (MI, entropy,
+conditional MI), its marginals being t with the same ν; its KL divergence takes points.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Callable, Sequence
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import logsumexp, xlogy
+from jax.scipy.special import digamma, gammaln, logsumexp, xlogy
 
 from bayesmi.mixture.params import GMMParams, component_log_prob, component_points, covariances, log_prob, marginal
 from bayesmi.mixture.quadrature import expectation, mc_estimate
@@ -40,8 +41,24 @@ _LOG_2PI_E = float(np.log(2.0 * np.pi * np.e))
 
 
 def _single(params: GMMParams) -> bool:
-    """Whether ``params`` is one Gaussian (a static shape fact, so a Python branch under jit)."""
+    """Whether ``params`` is one component (a static shape fact, so a Python branch under jit)."""
     return params.weights.shape[-1] == 1
+
+
+def _entropy_offsets(params: GMMParams, plus: Sequence[int], minus: Sequence[int]) -> jax.Array | float:
+    """``Σ_plus c(k) − Σ_minus c(k)`` (nats), c(k) = h − ½ log det Σ of a single component's
+    k-dimensional marginal: 0 for a Gaussian where the dimensions balance (c(k) = (k/2) log 2πe), and
+    for a t (ν) ``(k/2) log(νπ) + log Γ(ν/2) − log Γ(a) + a (ψ(a) − ψ(ν/2))``, a = (ν + k)/2
+    (Arellano-Valle, Contreras-Reyes & Genton 2013)."""
+    if params.dof is None:
+        return 0.5 * _LOG_2PI_E * (sum(plus) - sum(minus))
+    nu = params.dof[0]
+
+    def offset(k: int) -> jax.Array:
+        a = 0.5 * (nu + k)
+        return 0.5 * k * jnp.log(nu * np.pi) + gammaln(0.5 * nu) - gammaln(a) + a * (digamma(a) - digamma(0.5 * nu))
+
+    return sum(offset(k) for k in plus) - sum(offset(k) for k in minus)
 
 
 def _log_det_cov(params: GMMParams, dims: Sequence[int] | np.ndarray | None = None) -> jax.Array:
@@ -72,12 +89,13 @@ def mutual_information(
     ``I = E_p[log p(x,y) − log p(x) − log p(y)]`` by :func:`expectation` with
     the randomised-QMC points ``base_points`` (R, M, D). Returns ``(mi, mc_se)``:
     the estimate and its standard error from the spread of the R randomisations. One
-    Gaussian: ``½ (log det Σ_x + log det Σ_y − log det Σ)`` exactly, s.e. 0.
+    Gaussian: ``½ (log det Σ_x + log det Σ_y − log det Σ)`` exactly, s.e. 0; one t: that plus
+    :func:`_entropy_offsets`, the part of I that its ν adds.
     """
     if _single(params):
         dim = params.means.shape[-1]
         mi = 0.5 * (_log_det_cov(params, range(dim_x)) + _log_det_cov(params, range(dim_x, dim))
-                    - _log_det_cov(params))
+                    - _log_det_cov(params)) + _entropy_offsets(params, (dim_x, dim - dim_x), (dim,))
         return mi, jnp.zeros_like(mi)
     pmi = lambda z: pointwise_mutual_information(params, dim_x, z)  # noqa: E731
     return mc_estimate(expectation(params, pmi, base_points))
@@ -86,10 +104,10 @@ def mutual_information(
 def entropy(params: GMMParams, base_points: jax.Array) -> tuple[jax.Array, jax.Array]:
     """Differential entropy ``H = −E_p[log p(z)]`` (nats) and its MC standard error.
 
-    One Gaussian: ``½ (D log 2πe + log det Σ)`` exactly, s.e. 0.
+    One Gaussian: ``½ (D log 2πe + log det Σ)`` exactly, s.e. 0 (one t: :func:`_entropy_offsets`).
     """
     if _single(params):
-        h = 0.5 * (params.means.shape[-1] * _LOG_2PI_E + _log_det_cov(params))
+        h = 0.5 * _log_det_cov(params) + _entropy_offsets(params, (params.means.shape[-1],), ())
         return h, jnp.zeros_like(h)
     return mc_estimate(expectation(params, lambda z: -log_prob(params, z), base_points))
 
@@ -100,7 +118,7 @@ def kl_divergence(p: GMMParams, q: GMMParams, base_points: jax.Array) -> tuple[j
     ``base_points`` (R, M, D) are mapped to P's components. Two single Gaussians:
     ``½ (tr(Σ_q⁻¹ Σ_p) + δᵀ Σ_q⁻¹ δ − D + log det Σ_q − log det Σ_p)``, δ = μ_q − μ_p, s.e. 0.
     """
-    if _single(p) and _single(q):
+    if _single(p) and _single(q) and p.dof is None and q.dof is None:
         # Λ_q = L Lᵀ: tr(Λ_q Σ_p) = ‖Lᵀ L_p⁻ᵀ‖²_F and δᵀ Λ_q δ = ‖Lᵀ δ‖².
         lq, lp = q.prec_chol[0], p.prec_chol[0]
         cross = lq.T @ jax.scipy.linalg.solve_triangular(lp, jnp.eye(lp.shape[0], dtype=lp.dtype), lower=True).T
@@ -130,12 +148,14 @@ def conditional_mutual_information(
 ) -> tuple[jax.Array, jax.Array]:
     """I(X;Y|W) in nats of the mixture over (x, y, w) and its MC s.e.; coordinates as in
     :func:`pointwise_conditional_mutual_information`. One Gaussian:
-    ``½ (log det Σ_xw + log det Σ_yw − log det Σ − log det Σ_w)`` exactly, s.e. 0."""
+    ``½ (log det Σ_xw + log det Σ_yw − log det Σ − log det Σ_w)`` exactly, s.e. 0 (one t: plus
+    :func:`_entropy_offsets`)."""
     if _single(params):
         dim = params.means.shape[-1]
         x, y, w = np.arange(dim_x), np.arange(dim_x, dim_x + dim_y), np.arange(dim_x + dim_y, dim)
         cmi = 0.5 * (_log_det_cov(params, np.r_[x, w]) + _log_det_cov(params, np.r_[y, w])
-                     - _log_det_cov(params) - _log_det_cov(params, w))
+                     - _log_det_cov(params) - _log_det_cov(params, w)) + _entropy_offsets(
+            params, (dim_x + w.size, dim_y + w.size), (dim, w.size))
         return cmi, jnp.zeros_like(cmi)
     pcmi = lambda z: pointwise_conditional_mutual_information(params, dim_x, dim_y, z)  # noqa: E731
     return mc_estimate(expectation(params, pcmi, base_points))
@@ -168,8 +188,9 @@ def class_mixture(class_probs: jax.Array, class_params: Sequence[GMMParams]) -> 
     weights = jnp.concatenate([class_probs[c] * params.weights for c, params in enumerate(class_params)], -1)
     means = jnp.concatenate([params.means for params in class_params], -2)
     prec_chol = jnp.concatenate([params.prec_chol for params in class_params], -3)
+    dof = None if class_params[0].dof is None else jnp.concatenate([params.dof for params in class_params], -1)
     offsets = np.cumsum([0] + [params.weights.shape[-1] for params in class_params])
-    return GMMParams(weights, means, prec_chol), offsets
+    return GMMParams(weights, means, prec_chol, dof), offsets
 
 
 def categorical_mutual_information(
@@ -199,12 +220,14 @@ def categorical_mutual_information(
     return mc_estimate(class_entropy + jnp.einsum("k,kr->r", mix.weights, neg_conditional_entropy.mean(-1)))
 
 
-#: Quantities computed in closed form, without points, when every mixture they take is one Gaussian.
-_CLOSED_FORMS = (mutual_information, entropy, kl_divergence, conditional_mutual_information)
+#: Quantities computed in closed form, without points, when every mixture they take is one component.
+_CLOSED_FORMS = (mutual_information, entropy, conditional_mutual_information)
 
 
 def closed_form(quantity: Callable, *mixtures: GMMParams) -> bool:
     """Whether ``quantity`` of these parameter sets (any leading batch axes) ignores its base points:
-    MI, entropy, KL and conditional MI of single Gaussians (not the categorical MI, whose x-marginal
-    is a mixture over the classes)."""
+    MI, entropy and conditional MI of single components, KL of single Gaussians (not the categorical
+    MI, whose x-marginal is a mixture over the classes)."""
+    if quantity is kl_divergence:
+        return all(_single(m) and m.dof is None for m in mixtures)
     return quantity in _CLOSED_FORMS and all(_single(m) for m in mixtures)
