@@ -23,7 +23,7 @@ with warnings.catch_warnings():  # NumPyro imports tqdm.auto, which warns in Jup
 
 from bayesmi.mixture import GMMParams, log_prob
 
-__all__ = ["SITES", "TAIL_GRID_SIZE", "GMMPrior", "gmm_model", "model_sites", "sites_to_params"]
+__all__ = ["SITES", "TAIL_GRID_SIZE", "GMMPrior", "tail_log_likelihood", "gmm_model", "model_sites", "sites_to_params"]
 
 #: The model's sample sites, in the order of the :class:`GMMParams` fields.
 SITES = ("weights", "means", "prec_chol")
@@ -111,6 +111,16 @@ class GMMPrior:
         per_component = wishart.log_prob(params.prec_chol) + self.mean_distribution(params.prec_chol).log_prob(
             params.means)
         return log_weights + jnp.sum(jnp.where(active, per_component, 0.0))
+
+
+def tail_log_likelihood(grid: np.ndarray, count: jax.Array, sum_log_scale: jax.Array, sum_scale: jax.Array
+                        ) -> jax.Array:
+    """``Σ_i log Gamma(g_i | ν/2, rate ν/2)`` (nats) for every component (K,) and grid value ν (G,): (K, G),
+    from the components' sufficient statistics of their rows' mixing variables g: ``count`` (rows, or
+    responsibilities), ``sum_log_scale`` Σ log g and ``sum_scale`` Σ g (or their expectations, for EM)."""
+    half = 0.5 * grid  # (G,)
+    return (count[:, None] * (half * jnp.log(half) - gammaln(half)) + sum_log_scale[:, None] * (half - 1.0)
+            - sum_scale[:, None] * half)
 
 
 def gmm_model(z: jax.Array, n_components: int, prior: GMMPrior = GMMPrior(), mask: jax.Array | None = None) -> None:

@@ -32,11 +32,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jax.scipy.special import digamma, gammaln
+from jax.scipy.special import digamma
 
 from bayesmi.mixture import (GMMParams, distance_log_prob, first_components, from_covariances, log_prob, mahalanobis,
                              pad_components)
-from bayesmi.models import GMMPrior
+from bayesmi.models import GMMPrior, tail_log_likelihood
 from bayesmi.runtime import stored_jit
 from bayesmi.util import Progress, lookahead_map, usable_cores
 
@@ -123,10 +123,8 @@ def _tail_grid(prior: GMMPrior | None) -> tuple[np.ndarray, np.ndarray]:
 def _dof_step(resp: jax.Array, scales: _Scales, prior: GMMPrior | None) -> jax.Array:
     """ν_k (K,): the grid value maximising Σ_i r_ik E[log Gamma(g_i | ν/2, rate ν/2)] + log prior mass."""
     grid, log_mass = _tail_grid(prior)
-    half = 0.5 * grid  # (G,)
-    counts, sum_log, total = resp.sum(0), jnp.sum(resp * scales.mean_log, 0), jnp.sum(resp * scales.mean, 0)
-    objective = (counts[:, None] * (half * jnp.log(half) - gammaln(half)) + sum_log[:, None] * (half - 1.0)
-                 - total[:, None] * half + log_mass)  # (K, G)
+    objective = log_mass + tail_log_likelihood(grid, resp.sum(0), jnp.sum(resp * scales.mean_log, 0),
+                                               jnp.sum(resp * scales.mean, 0))  # (K, G)
     return jnp.asarray(grid)[jnp.argmax(objective, -1)]
 
 

@@ -32,7 +32,7 @@ import numpy as np
 
 from bayesmi.infer.base import mcmc_draw_problems
 from bayesmi.mixture import GMMParams, distance_log_prob, first_components, mahalanobis, pad_components
-from bayesmi.models import GMMPrior
+from bayesmi.models import GMMPrior, tail_log_likelihood
 from bayesmi.options import FitOptions
 from bayesmi.runtime import bucket_components, shard_chains, stored_jit
 from bayesmi.util import Progress
@@ -69,10 +69,7 @@ def _sample_dof(key: jax.Array, assign: jax.Array, scales: jax.Array, prior: GMM
     """ν_k (K,) from its conditional on the prior's grid given the mixing variables ``scales`` (N,) of
     the rows ``assign`` (N, K) gives each component: Π_i Gamma(g_i | ν/2, rate ν/2) × prior mass."""
     grid, log_mass = prior.tail_grid()
-    half = 0.5 * grid  # (G,)
-    counts, sum_log, total = assign.sum(0), jnp.log(scales) @ assign, scales @ assign  # (K,)
-    log_lik = (counts[:, None] * (half * jnp.log(half) - jax.scipy.special.gammaln(half))
-               + sum_log[:, None] * (half - 1.0) - total[:, None] * half)  # (K, G)
+    log_lik = tail_log_likelihood(grid, assign.sum(0), jnp.log(scales) @ assign, scales @ assign)  # (K, G)
     return jnp.asarray(grid)[jax.random.categorical(key, log_mass + log_lik, axis=-1)]
 
 
