@@ -40,12 +40,14 @@ __all__ = [
     "MAX_SELECTION_ROWS",
     "Integral",
     "MixtureBatch",
+    "NonFiniteDrawsError",
     "default_prior",
     "fit_mixtures",
     "compare_with_independence",
     "independence_comparison",
     "independence_may_win",
     "integrate",
+    "one_t_component_fits",
     "row_log_likelihoods",
     "store_pointwise",
 ]
@@ -130,6 +132,10 @@ class MixtureBatch:
             return {"select_by": None, "scores": {}}
         return {"select_by": self.select_by,
                 "scores": {k + 1: float(s) for k, s in enumerate(self.scores[i]) if np.isfinite(s)}}
+
+
+class NonFiniteDrawsError(FloatingPointError):
+    """A sampler returned NaN or infinite mixture parameters (no estimate is made from them)."""
 
 
 def _pad_sets(sets: Sequence[np.ndarray]) -> tuple[jax.Array, jax.Array]:
@@ -249,6 +255,13 @@ def fit_mixtures(sets: Sequence[np.ndarray], options: FitOptions, key: jax.Array
     start = time.perf_counter()
     params, info = DRIVERS[options.method].sample(z, mask, init, ks, prior, key_fit, options, progress)
     params = jax.device_get(params)  # host arrays: slicing them between programs compiles nothing
+    broken = [i for i in range(len(sets)) if not all(np.isfinite(leaf[i]).all() for leaf in jax.tree.leaves(params))]
+    if broken:
+        raise NonFiniteDrawsError(
+            f"the {options.method} sampler produced non-finite mixture parameters for data set(s) {broken} "
+            f"({options.family} components, K = {[int(ks[i]) for i in broken]}): float32 arithmetic broke down, "
+            "typically on columns in an almost deterministic relation. Fewer dimensions, or family='gaussian', "
+            "may fit; no estimate is given from these draws.")
     if factors is not None:
         params = _in_data_coordinates(params, factors)
     timings["sampling"] = time.perf_counter() - start
@@ -265,6 +278,15 @@ def _lowest_bic(z: np.ndarray, prior: GMMPrior | None, key: jax.Array, max_compo
     chosen = em.select_components(*_pad_sets([whitened]), prior, key, max_components, "bic", workers=workers,
                                   student=student)
     return _in_data_units(chosen.scores[0], factor, len(z)), int(chosen.n_components[0])
+
+
+def one_t_component_fits(z: np.ndarray, options: FitOptions, key: jax.Array) -> bool:
+    """Whether one multivariate t fits the rows z (N, D) better than a mixture of two, by BIC of MAP-EM
+    under the prior of ``options``: the t-copula model of ``family="auto"`` (t scores of the ranks are
+    one multivariate t) holds. Where two components fit better, the dependence is not one t copula
+    (the copula test only weighed t copulas against the Gaussian one, and heavy joint tails of curved
+    dependence win it too)."""
+    return _lowest_bic(z, default_prior(options), key, 2, student=True)[1] == 1
 
 
 def _in_data_units(scores: np.ndarray, factor: np.ndarray, n: int) -> float:

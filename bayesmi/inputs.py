@@ -721,13 +721,40 @@ def normal_scores(a: np.ndarray) -> np.ndarray:
 COPULA_DOF = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0, 64.0, np.inf)
 
 
+def copula_probabilities(a: np.ndarray) -> np.ndarray:
+    """The probability integral transform of every column of ``a`` (N, d): Φ((a − mean) / sd) where the
+    normality test (:func:`normality_p_values`) keeps a normal margin at :data:`NORMALITY_LEVEL`, the
+    mid-rank probabilities (rank − ½) / N elsewhere. (N, d) in (0, 1).
+
+    Parametric margins where they fit, ranks where they do not: rank probabilities are off by up to
+    1 / (N φ(z)) in the tails, more than the conditional spread of strongly dependent columns (at 5
+    nats and N = 2000, 0.11 against 0.007 at z = 3), and a t copula then fits those ranks better
+    than the Gaussian copula that made them."""
+    from scipy.special import ndtr
+
+    a = np.asarray(a, np.float64)
+    normal = normality_p_values(a) >= NORMALITY_LEVEL
+    probs = np.empty_like(a)
+    probs[:, normal] = ndtr((a[:, normal] - a[:, normal].mean(0)) / a[:, normal].std(0))
+    probs[:, ~normal] = _rank_probabilities(a[:, ~normal])
+    return probs
+
+
 def t_scores(a: np.ndarray, dof: float) -> np.ndarray:
     """Every column of ``a`` (N, d) replaced by the Student-t (``dof``) quantiles of its mid-ranks
     (normal scores where ``dof`` is inf): strictly increasing maps, so I(X;Y) is unchanged, and data
-    with a t copula of ``dof`` become a multivariate t. (N, d) float64."""
+    with a t copula of ``dof`` become a multivariate t. (N, d) float64.
+
+    Ranks, not :func:`copula_probabilities`: a column that passes the normality test need not be
+    normal (asinh of a t often passes at N = 1000), and t quantiles of its fitted normal CDF biased
+    the t fit's MI (0.212 against 0.196 by ranks on asinh-Student 2 + 2, truth 0.193)."""
+    return _t_quantiles(_rank_probabilities(a), dof)
+
+
+def _t_quantiles(probs: np.ndarray, dof: float) -> np.ndarray:
+    """Student-t (``dof``; normal where inf) quantiles of the probabilities (N, d): (N, d) float64."""
     from scipy.special import ndtri, stdtrit
 
-    probs = _rank_probabilities(a)
     return ndtri(probs) if np.isinf(dof) else stdtrit(dof, probs)
 
 
@@ -775,14 +802,16 @@ COPULA_ROWS = 5000
 
 def copula_dof(a: np.ndarray, seed: int = 0, max_rows: int = COPULA_ROWS) -> float:
     """The degrees of freedom of :data:`COPULA_DOF` whose t copula fits the rows ``a`` (N, D) best, by
-    the copula likelihood of their rank scores (the pseudo-likelihood of Genest, Ghoudi & Rivest 1995,
-    comparable across ν: each candidate scores the same ranks); inf is the Gaussian copula, kept unless
+    the copula likelihood of their :func:`copula_probabilities` (with ranks, the pseudo-likelihood of
+    Genest, Ghoudi & Rivest 1995; comparable across ν: each candidate scores the same probabilities,
+    and normal margins are parametric where they fit); inf is the Gaussian copula, kept unless
     a t copula beats it by more than BIC's price of its one extra parameter, ½ log N nats. Beyond
     ``max_rows`` rows, on a random subsample of them (``seed``)."""
     a = np.asarray(a, np.float64)
     if len(a) > max_rows:
         a = a[np.random.default_rng(seed).choice(len(a), max_rows, replace=False)]
-    fits = np.array([_t_copula_log_likelihood(t_scores(a, dof), dof) for dof in COPULA_DOF])
+    probs = copula_probabilities(a)
+    fits = np.array([_t_copula_log_likelihood(_t_quantiles(probs, dof), dof) for dof in COPULA_DOF])
     best = int(np.argmax(fits[:-1]))
     return float(COPULA_DOF[best]) if fits[best] - fits[-1] > 0.5 * np.log(len(a)) else np.inf
 

@@ -75,19 +75,32 @@ def mahalanobis(params: GMMParams, z: jax.Array) -> jax.Array:
     Up to :data:`QUADRATIC_FEATURES_MAX_DIM` dimensions they come from one matrix product of the
     points' quadratic monomials with per-component coefficients, which on CPU is several times faster
     than contracting the tiny (K, D, D) axes point by point; above it, from ``‖Lᵀ(z − μ)‖²``.
+
+    The monomials are taken in coordinates w = Fᵀz where the weighted mean precision Σ_k w_k Λ_k =
+    F Fᵀ is the identity (distances are unchanged by a joint linear map of points and components). In
+    the data's coordinates the float32 sum zᵀΛz − 2μᵀΛz + μᵀΛμ cancels to an error of
+    ~1e-7 · |z|² · ‖Λ‖: ~8 for two columns with 8 nats of MI (‖Λ‖ ~ 1e7), and distances came out
+    negative. In w it is ~1e-7 · |w|² · ‖F⁻¹ Λ_k F⁻ᵀ‖, small unless one component is much thinner than
+    their mean, plus the error of w itself, ~1e-7 · |z| · ‖F‖ per coordinate.
     """
     dim = params.means.shape[-1]
     if dim > QUADRATIC_FEATURES_MAX_DIM:
         whitened = jnp.einsum("nd,kde->nke", z, params.prec_chol) - jnp.einsum("kd,kde->ke", params.means,
                                                                                  params.prec_chol)
         return jnp.sum(whitened**2, -1)
+    # F from the QR factors of [√w_k L_k]ᵀ: F Fᵀ = Σ w_k L_k L_kᵀ without squaring its condition number.
+    # Distances do not depend on F, so no gradient flows through it (that gradient is exactly zero).
+    stacked = jnp.sqrt(params.weights)[:, None, None] * jnp.swapaxes(params.prec_chol, -1, -2)  # (K, D, D)
+    pooled_chol = jax.lax.stop_gradient(jnp.linalg.qr(stacked.reshape(-1, dim), mode="r").T)  # (D, D) lower
+    relative_chol = solve_triangular(pooled_chol, params.prec_chol, lower=True)  # F⁻¹ L_k (K, D, D)
     rows, cols = np.triu_indices(dim)
-    prec = params.prec_chol @ jnp.swapaxes(params.prec_chol, -1, -2)  # (K, D, D)
-    prec_mean = jnp.einsum("kde,ke->kd", prec, params.means)
+    prec = relative_chol @ jnp.swapaxes(relative_chol, -1, -2)  # F⁻¹ Λ_k F⁻ᵀ
+    means = params.means @ pooled_chol  # (Fᵀ μ_k)ᵀ
+    prec_mean = jnp.einsum("kde,ke->kd", prec, means)
     coef = jnp.concatenate(
         [jnp.where(rows == cols, 1.0, 2.0) * prec[:, rows, cols], -2.0 * prec_mean], axis=-1
     )
-    return _quadratic_features(z) @ coef.T + jnp.sum(params.means * prec_mean, -1)
+    return _quadratic_features(z @ pooled_chol) @ coef.T + jnp.sum(means * prec_mean, -1)
 
 
 def component_log_prob(params: GMMParams, z: jax.Array) -> jax.Array:
