@@ -86,9 +86,10 @@ def _replicate_draws(n_draws: int, num_replicates: int) -> np.ndarray:
     return np.unique(np.linspace(0, n_draws - 1, min(num_replicates, n_draws)).round().astype(int))
 
 
-def _flat_draws(params: GMMParams) -> GMMParams:
-    """Posterior draws with leaves (chains, draws, K, ...) as NumPy leaves (chains × draws, K, ...)."""
-    return GMMParams(*(None if a is None else np.asarray(a).reshape((-1,) + a.shape[2:]) for a in params))
+def _chosen_draws(params: GMMParams, chosen: np.ndarray) -> GMMParams:
+    """The posterior draws ``chosen`` (indices into chains × draws) of ``params`` (leaves (chains, draws,
+    K, ...)) as NumPy leaves (len(chosen), K, ...)."""
+    return GMMParams(*(None if a is None else np.asarray(a).reshape((-1,) + a.shape[2:])[chosen] for a in params))
 
 
 def _simulate(params: GMMParams, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -148,9 +149,8 @@ def predictive_check(
              if 1 < dim_x * dim_y <= CHECK_MAX_PAIRS else [])
     names = ["I(X;Y)"] + [f"I(x{i};y{j})" for i, j in pairs]
     observed = _statistics(z[rows], dim_x, k, pairs)
-    flat = _flat_draws(params)
-    chosen = _replicate_draws(flat.weights.shape[0], num_replicates)
-    simulated = _simulate(GMMParams(*(None if a is None else a[chosen] for a in flat)), rng, n)
+    chosen = _replicate_draws(int(np.prod(params.weights.shape[:2])), num_replicates)
+    simulated = _simulate(_chosen_draws(params, chosen), rng, n)
     replicated = np.array([_statistics(s, dim_x, k, pairs) for s in simulated])  # (S, statistics)
     return _compare(observed, replicated, names, "KSG {} of normal scores, k = " + str(k), level, n, start)
 
@@ -210,9 +210,7 @@ def class_predictive_check(
     for c, params in enumerate(class_params):
         members = np.flatnonzero(codes == c)
         if members.size:
-            flat = _flat_draws(params)
-            simulated[:, members] = _simulate(GMMParams(*(None if a is None else a[chosen] for a in flat)), rng,
-                                              members.size)
+            simulated[:, members] = _simulate(_chosen_draws(params, chosen), rng, members.size)
     replicated = np.array([_class_statistics(s, codes, k, columns) for s in simulated])
     return _compare(observed, replicated, names, "kNN {} of normal scores, k = " + str(k) + " (Ross 2014)", level,
                     n, start)

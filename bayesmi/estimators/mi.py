@@ -213,12 +213,14 @@ def estimate_mi(
                                              or (options.family == "auto" and options.method == "gibbs"))
     copula = copula_dof(np.concatenate([xs, ys], axis=1), seed) if copula_tested else np.inf
     asked, auto_family, t_failure = options, options.family == "auto", None
-    dof, t_components, options = _t_route(xs, ys, copula, options, seed)
+    t_scored_rows = t_scores(np.concatenate([xs, ys], axis=1), copula) if np.isfinite(copula) else None
+    dof, t_components, options = _t_route(t_scored_rows, copula, options, seed)
     dim_x = xs.shape[1]
     names = [f"x{i}" for i in range(dim_x)] + [f"y{i}" for i in range(ys.shape[1])]
     while True:  # once, or twice where family="auto"'s t components fail and Gaussian ones are fitted instead
         if np.isfinite(dof):
-            xf, yf, scored, t_scored = t_scores(xs, dof), t_scores(ys, dof), np.zeros(len(names), bool), True
+            xf, yf = t_scored_rows[:, :dim_x], t_scored_rows[:, dim_x:]
+            scored, t_scored = np.zeros(len(names), bool), True
         else:
             (xf, scored_x), (yf, scored_y) = score_columns(xs, transform), score_columns(ys, transform)
             scored, t_scored = np.concatenate([scored_x, scored_y]), False
@@ -302,10 +304,11 @@ def _warn_beyond_ranks(values: np.ndarray, ranked: np.ndarray, dim_x: int, n: in
     return limit
 
 
-def _t_route(xs: np.ndarray, ys: np.ndarray, copula: float, options: FitOptions,
+def _t_route(t_scored_rows: np.ndarray | None, copula: float, options: FitOptions,
              seed: int) -> tuple[float, int | None, FitOptions]:
     """The t scores' ν (inf: none), the K of :func:`~bayesmi.fitting.one_t_component_fits`' verdict (1 or 2;
-    None where not asked) and the options of the fit, given the copula test's ν ``copula``.
+    None where not asked) and the options of the fit, given the copula test's ν ``copula`` and the rows'
+    t scores of that ν (N, D; None where ``copula`` is inf).
 
     ``family="auto"`` fits t components where the data are the t-copula model: a t copula beats the
     Gaussian one, and one t of the t scores beats two by BIC; then K = 1 (unless ``num_components`` is
@@ -318,8 +321,8 @@ def _t_route(xs: np.ndarray, ys: np.ndarray, copula: float, options: FitOptions,
         return copula, None, options
     t_components = None
     if np.isfinite(copula) and options.num_components == "auto":
-        scores = np.concatenate([t_scores(xs, copula), t_scores(ys, copula)], axis=1)
-        t_components = 1 if one_t_component_fits(scores, options, jax.random.fold_in(jax.random.key(seed), 2)) else 2
+        t_components = 1 if one_t_component_fits(t_scored_rows, options,
+                                                 jax.random.fold_in(jax.random.key(seed), 2)) else 2
         if t_components == 1:
             options = dataclasses.replace(options, num_components=1)
     dof = copula if t_components in (None, 1) else np.inf
