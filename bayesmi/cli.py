@@ -313,10 +313,10 @@ def _add_fit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--components", type=_components, default="auto", metavar="K",
                    help="number of mixture components, or 'auto' to choose by --select-by (default: auto)")
-    p.add_argument("--family", choices=FAMILIES, default="gaussian",
+    p.add_argument("--family", choices=FAMILIES, default="auto",
                    help="mixture components: gaussian, student (multivariate t, each with its own degrees of "
-                        "freedom; gibbs only), or auto: student where a t copula fits the ranks of x and y better "
-                        "than a Gaussian one (default: gaussian)")
+                        "freedom; gibbs only), or auto: one t component where a t copula fits the ranks of x and y "
+                        "better than a Gaussian one and one t beats two, Gaussian ones otherwise (default: auto)")
     p.add_argument("--select-by", choices=SELECTION_CRITERIA, default=None,
                    help="how 'auto' chooses K: BIC, AIC or 2-fold cross-validated likelihood (default: cv for the "
                         "bootstrap, bic otherwise)")

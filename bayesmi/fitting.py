@@ -486,8 +486,11 @@ def integrate(
         for r in range(repeats):
             base = (np.zeros((options.num_randomizations, 0, dim), np.float32) if exact
                     else jnp.asarray(qmc_normal_points(dim, points, options.num_randomizations, points_seed + r)))
-            v_r, e_r = map_chunked(lambda d: _per_draw(quantity, static, d, base), part, chunk, progress.update,
-                                   workers=usable_cores())
+            # One chunk at a time: with two in threads, notebook 07's information plane hung in 2 of 2 runs
+            # (jaxlib 0.10, CPU; both threads waiting on XLA, nothing running) once the distances' QR and
+            # triangular solve (LAPACK, batched over the chunk's draws) were in these programs; in one
+            # thread it ran through. Cost: a waves 3 + 3 integral (N = 1000, K = 6) 6.9 -> 9.7 s warm.
+            v_r, e_r = map_chunked(lambda d: _per_draw(quantity, static, d, base), part, chunk, progress.update)
             v, e = v + np.asarray(v_r, np.float64), e + np.asarray(e_r, np.float64) ** 2
         return (v / repeats).reshape(posteriors.size, width), np.sqrt(e / repeats**2).reshape(posteriors.size, width)
 

@@ -56,12 +56,15 @@ class FitOptions:
         estimate of I(X;Y) with ``num_neighbours``, its spread from ``num_bootstrap`` half-samples;
         :mod:`bayesmi.estimators.ksg`), or "mienf" (normal scores, MIENF flows, and the posterior of a
         single Gaussian on their latents; :mod:`bayesmi.estimators.mienf`).
-    family : the mixture components: "gaussian" (default), or "student": multivariate t components,
-        each with its own degrees of freedom ν (prior in :class:`bayesmi.models.GMMPrior`), K chosen by
-        BIC of t-mixture EM, for dependence carried by a shared heavy-tailed scale (a t copula), which
-        Gaussian mixtures misjudge even with many components. Of the mixture methods, "gibbs" only. ``estimate_mi``'s
-        ``transform="auto"`` then gives every column the t quantiles of its ranks where a t copula fits
-        the ranks better than a Gaussian one.
+    family : the mixture components: "auto" (default), "gaussian" or "student". "student":
+        multivariate t components, each with its own degrees of freedom ν (prior in
+        :class:`bayesmi.models.GMMPrior`), K chosen by BIC of t-mixture EM, for dependence carried by a
+        shared heavy-tailed scale (a t copula), which Gaussian mixtures misjudge even with many
+        components; of the mixture methods, "gibbs" only. "auto": in ``estimate_mi``'s joint route with
+        method "gibbs" and ``transform="auto"``, one t component on the t scores of every column where
+        a t copula fits their ranks better than the Gaussian one and one t component beats two by BIC;
+        Gaussian components everywhere else, exactly as "gaussian" (the Gaussian copula, other methods,
+        transforms and estimators).
     num_components : mixture size K, or "auto" to choose it by ``select_by`` (K ≤ ``max_components``).
     max_components : largest K tried by "auto".
     select_by : "bic", "aic" or "cv" (2-fold cross-validated held-out likelihood with a
@@ -85,7 +88,7 @@ class FitOptions:
     """
 
     method: str = "gibbs"
-    family: str = "gaussian"
+    family: str = "auto"
     num_components: int | str = "auto"
     max_components: int = 10
     select_by: str | None = None

@@ -208,7 +208,7 @@ def study(store=None):
     """The study of STUDY, as ``bayesmi validate`` runs it."""
     return run_validation(["gaussian"], sizes=[60], methods=["gibbs"], replicates=6, probs=[0.68, 0.95], seed=0,
                           progress=False, store=store, num_components=1, select_by=None, num_chains=2, num_warmup=20,
-                          num_samples=40, units="nats", y_type="auto", transform="auto", family="gaussian")
+                          num_samples=40, units="nats", y_type="auto", transform="auto", family="auto")
 
 
 WORKER_CACHE_SCRIPT = """

@@ -3,7 +3,7 @@
 The check (``bayesmi.checks.predictive_check``) compares KSG estimates (k = 10) on the data with their
 values on data simulated from the posterior. A smaller k resolves finer structure with more noise. This
 script fits the default ``estimate_mi`` to the suite's data sets (the same data and fit seeds as
-``bayesmi validate --suite``, so rows match ``examples/results/suite/records_n1000.csv``) and reruns
+``bayesmi validate --suite``, so rows match ``examples/results/suite/records_n1000.csv``; the committed output was made under the earlier default, family="gaussian", and matches ``records_n1000_family_gaussian.csv``) and reruns
 the check on the same posterior with k = 3, 5 and 10:
 
     python examples/benchmarks/benchmark_check_neighbours.py [--toys spiral_2x1,...] [--replicates 5]

@@ -6,7 +6,7 @@ factor > 0) while the joint posterior's 95% interval excludes 0. This script run
 ``estimate_mi`` on
 
 - the suite's data sets (the data and fit seeds of ``bayesmi validate --suite``, so rows match
-  ``examples/results/suite/records_n1000.csv``), all dependent (0.18 to 2.3 nats);
+  ``examples/results/suite/records_n1000.csv``; the committed output: family="gaussian", the default then), all dependent (0.18 to 2.3 nats);
 - data sets made here with MI = 0 or close to it: independent normals (1+1, 3+3, 5+5 dims), independent
   Cauchy columns, independent bent squares (x and y each uniform on a square bent by a parabola), a
   noisy ring in 2-D against an independent normal y, and weak dependence (three pairs with ρ = 0.1,

@@ -3,7 +3,7 @@
 BIC chooses K as if the mixture family held the truth; where the predictive check fails it does not,
 and a richer mixture is the closest the family gets. This script tests that as a fallback for
 ``estimate_mi``: it runs the default on the suite's data sets (the data and fit seeds of
-``bayesmi validate --suite``, so rows match ``examples/results/suite/records_n1000.csv``) and refits
+``bayesmi validate --suite``, so rows match ``examples/results/suite/records_n1000.csv``; the committed output was made under the earlier default, family="gaussian", and matches ``records_n1000_family_gaussian.csv``) and refits
 every fit whose check failed with ``num_components=max_components`` (10), same data and seed, check
 included. It prints per refitted fit the truth, both posteriors (mean, 95% interval, covers), the
 refit's check p-value and verdict, whether it converged (R-hat, ESS), and the seconds; then the counts
