@@ -40,3 +40,19 @@ def test_single_component_matches_normal_wishart_posterior():
     assert np.all(np.abs(means.mean(0) - expected_mean) < 5 * means.std(0) / np.sqrt(m))
     # posterior sd of a mean is ≈ sqrt(Σ_ii / n)
     np.testing.assert_allclose(means.std(0), np.sqrt(np.diag(expected_cov) / n), rtol=0.1)
+
+
+def test_mixing_variables_follow_the_gamma_distribution_at_every_shape():
+    """The vectorised rejection sampler of the t components' mixing variables is exact: at shapes below
+    1 (boosted), at 1 (most rejections) and above, 100 000 draws pass a Kolmogorov-Smirnov test against
+    SciPy's Gamma at the 1% level, and their mean is the shape within 5 standard errors; within one call
+    of mixed shapes each element follows its own."""
+    from scipy import stats
+
+    shapes = np.array([0.3, 0.75, 1.0, 1.75, 3.0, 50.0], np.float32)
+    n = 100_000
+    draws = np.asarray(jax.jit(gibbs._standard_gamma)(jax.random.key(3), jnp.asarray(np.repeat(shapes, n))))
+    for shape, values in zip(shapes, draws.reshape(len(shapes), n)):
+        assert np.all(values > 0)
+        assert stats.kstest(values, stats.gamma(shape).cdf).pvalue > 0.01, shape
+        assert abs(values.mean() - shape) < 5 * np.sqrt(shape / n), shape

@@ -65,6 +65,48 @@ def _sample_prec_chol(key: jax.Array, dof: jax.Array, rate: jax.Array) -> jax.Ar
     return scale_chol @ bartlett
 
 
+#: Proposals per element drawn at once by :func:`_standard_gamma` (see there).
+GAMMA_PROPOSALS = 4
+
+
+def _standard_gamma(key: jax.Array, shape: jax.Array) -> jax.Array:
+    """Exact draws from Gamma(shape, rate 1), one per element of ``shape`` (any array shape, shape > 0).
+
+    Marsaglia & Tsang's (2000) rejection sampler, vectorised: :data:`GAMMA_PROPOSALS` normal and
+    uniform proposals per element at once, the first accepted one kept; elements with none accepted
+    (probability < 5e-6 each for shape ≥ 1, where one proposal is rejected with probability < 0.05)
+    draw again in a loop until every element has one, so the draws are the rejection sampler's.
+    Shapes below 1 draw Gamma(shape + 1) × U^(1/shape). ``jax.random.gamma`` draws each element in its
+    own loop on its own split key: for the mixing variables of 5000 rows × 4 chains it took 7× as
+    long per sweep (9.4 vs 1.3 ms on this machine's CPU), most of a one-t fit's sampling time.
+    """
+    boosted = shape < 1.0
+    d = jnp.where(boosted, shape + 1.0, shape) - 1.0 / 3.0
+    c = jax.lax.rsqrt(9.0 * d)
+
+    def propose(key: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """The first accepted proposal of each element (its value where none is) and whether there was one."""
+        key_normal, key_uniform = jax.random.split(key)
+        x = jax.random.normal(key_normal, (GAMMA_PROPOSALS,) + shape.shape, d.dtype)
+        log_u = jnp.log(jax.random.uniform(key_uniform, x.shape, d.dtype))
+        v = (1.0 + c * x) ** 3
+        accept = (v > 0) & (log_u < 0.5 * x**2 + d - d * v + d * jnp.log(jnp.where(v > 0, v, 1.0)))
+        first = jnp.argmax(accept, 0)
+        return jnp.take_along_axis(d * v, first[None], 0)[0], accept.any(0)
+
+    def redraw(carry: tuple) -> tuple:
+        key, value, done = carry
+        key, key_now = jax.random.split(key)
+        new, accepted = propose(key_now)
+        return key, jnp.where(done, value, new), done | accepted
+
+    key, key_boost = jax.random.split(key)
+    _, value, _ = jax.lax.while_loop(lambda carry: ~jnp.all(carry[2]), redraw,
+                                     (key, jnp.zeros_like(d), jnp.zeros(shape.shape, bool)))
+    boost = jnp.exp(jnp.log(jax.random.uniform(key_boost, shape.shape, d.dtype)) / shape)
+    return value * jnp.where(boosted, boost, 1.0)
+
+
 def _sample_dof(key: jax.Array, assign: jax.Array, scales: jax.Array, prior: GMMPrior) -> jax.Array:
     """ν_k (K,) from its conditional on the prior's grid given the mixing variables ``scales`` (N,) of
     the rows ``assign`` (N, K) gives each component: Π_i Gamma(g_i | ν/2, rate ν/2) × prior mass."""
@@ -102,7 +144,7 @@ def step(state: GibbsState, z: jax.Array, mask: jax.Array, prior: GMMPrior) -> G
         key_scale, key_dof = jax.random.split(jax.random.fold_in(key, 1))
         dof = state.params.dof[labels]
         own_distance = jnp.take_along_axis(distance, labels[:, None], 1)[:, 0]
-        scales = jax.random.gamma(key_scale, 0.5 * (dof + dim)) / (0.5 * (dof + own_distance))
+        scales = _standard_gamma(key_scale, 0.5 * (dof + dim)) / (0.5 * (dof + own_distance))
         scales = jnp.maximum(scales, jnp.finfo(z.dtype).tiny)  # log g enters ν's conditional
         weighted = assign * scales[:, None]
 
