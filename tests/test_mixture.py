@@ -316,3 +316,40 @@ def test_categorical_mi_lies_between_zero_and_the_class_entropy(seed, n_classes)
     h_y = float(-np.sum(probs * np.log(probs)))
     tol = 5 * float(se) + 1e-4
     assert -tol < float(mi) < h_y + tol
+
+
+def _point_form_cases() -> list:
+    """(quantity, draw, static) of every quantity with a point form, Gaussian and t, below and above
+    the dimension where distances switch to the direct product."""
+    rng = np.random.default_rng(11)
+    gauss, wide = random_mixture(rng, 3, 4), random_mixture(rng, 2, 12)
+    student = gauss._replace(dof=jnp.asarray([3.0, 8.0, 30.0], jnp.float32))
+    probs = jnp.asarray([0.3, 0.7], jnp.float32)
+    return [
+        (mixture.mutual_information, (gauss,), (2,)),
+        (mixture.mutual_information, (wide,), (5,)),
+        (mixture.mutual_information, (student,), (1,)),
+        (mixture.entropy, (gauss,), ()),
+        (mixture.kl_divergence, (gauss, random_mixture(rng, 2, 4)), ()),
+        (mixture.conditional_mutual_information, (gauss,), (1, 2)),
+        (mixture.categorical_mutual_information, (probs, (random_mixture(rng, 2, 3), random_mixture(rng, 3, 3))), ()),
+    ]
+
+
+@pytest.mark.parametrize("case", range(7))
+def test_point_forms_equal_their_quantity_and_evaluate_points_without_lapack(case):
+    """``expected(prepare(draw))`` is the quantity, and the expectation's program (the one the integral
+    runs in several threads) holds no factorisation: no LAPACK custom call, Cholesky or triangular solve."""
+    import re
+
+    quantity, draw, static = _point_form_cases()[case]
+    mixtures = [m for m in jax.tree.leaves(draw, is_leaf=lambda a: isinstance(a, mixture.GMMParams))
+                if isinstance(m, mixture.GMMParams)]
+    base = jnp.asarray(mixture.qmc_normal_points(mixture.point_dim(mixtures[0]), 64, 4, 0))
+    form = mixture.point_form(quantity)
+    prepared = jax.jit(lambda d: form.prepare(*d, *static))(draw)
+    expected = jax.jit(lambda p: form.expected(p, *static, base))
+    np.testing.assert_allclose(expected(prepared), jax.jit(lambda d: quantity(*d, *static, base))(draw), rtol=1e-5, atol=1e-6)
+    factorisations = r"custom_call|triangular_solve|cholesky"
+    assert re.search(factorisations, jax.jit(lambda d: form.prepare(*d, *static)).lower(draw).as_text())
+    assert not re.search(factorisations, expected.lower(prepared).as_text())
