@@ -27,8 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from bayesmi.infer import DRIVERS, em, svi
-from bayesmi.mixture import (GMMParams, PointForm, closed_form, first_components, log_prob, point_dim, point_form,
-                             qmc_normal_points)
+from bayesmi.mixture import GMMParams, closed_form, first_components, log_prob, point_dim, qmc_normal_points
 from bayesmi.models import GMMPrior
 from bayesmi.options import MC_SE_TARGET, FitOptions
 from bayesmi.results import IndependenceComparison
@@ -93,13 +92,6 @@ PILOT_DRAWS = 32
 PILOT_MARGIN = 0.8
 #: Draws per compiled call of a closed-form quantity (single Gaussians), whatever their dimension.
 CLOSED_FORM_CHUNK = 256
-#: At least this many draws per compiled call of a quantity's factorisations (:class:`~bayesmi.mixture.PointForm`:
-#: O(K D³) per draw, against the points' O(M K² D²)), so that a call per draw of large mixtures does not
-#: pay its overhead thousands of times.
-PREPARE_CHUNK = 64
-#: Draws factorised at a time before their points are evaluated: bounds the factors held at once
-#: (~2000 floats per draw of a 40-component 4-D class mixture).
-PREPARED_DRAWS = 1024
 #: K is chosen (and the samplers' MAP start fitted) on a random subsample of this many rows of a
 #: larger data set: BIC on 10⁵ rows already resolves any mixture of ≤ 10 components that low-dimensional
 #: data can show, and EM on a million rows would cost ten times as much for the same K.
@@ -416,42 +408,6 @@ def _per_draw(quantity: Callable, static: tuple, draws: tuple, base: jax.Array) 
     return jax.vmap(lambda d: quantity(*d, *static, base))(draws)
 
 
-@stored_jit(static_argnames=("prepare", "static"))
-def _prepared_per_draw(prepare: Callable, static: tuple, draws: tuple) -> Any:
-    """``prepare(*draw, *static)`` (a :class:`~bayesmi.mixture.PointForm`'s factorisations) for every draw."""
-    return jax.vmap(lambda d: prepare(*d, *static))(draws)
-
-
-@stored_jit(static_argnames=("form", "static"))
-def _expected_per_draw(form: PointForm, static: tuple, prepared: Any, base: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """``form.expected(prepared, *static, base)`` for every prepared draw: products and exponentials only."""
-    return jax.vmap(lambda p: form.expected(p, *static, base))(prepared)
-
-
-def _point_integrals(form: PointForm, static: tuple, draws: tuple, bases: list[jax.Array], chunk: int,
-                     on_chunk: Callable[[], Any]) -> tuple[np.ndarray, np.ndarray]:
-    """Values and MC s.e. (len(bases), n) of a quantity of :func:`~bayesmi.mixture.point_form` for the n
-    draws along the leading axis of ``draws``' leaves, with each point set of ``bases``.
-
-    Draws are factorised :data:`PREPARED_DRAWS` at a time in this thread (LAPACK), then their points
-    evaluated ``chunk`` draws per call, in as many threads as there are usable cores: 1.6× faster
-    than one on 2 cores (a waves 3 + 3 fit, N = 5000, K = 9: 6.5 against 10.9 s). Programs with
-    LAPACK calls were never run two at once: that hung jaxlib 0.10 on CPU."""
-    n = jax.tree.leaves(draws)[0].shape[0]
-    prepare_chunk = chunk * -(-PREPARE_CHUNK // chunk)
-    block = prepare_chunk * max(1, PREPARED_DRAWS // prepare_chunk)
-    values, errors = np.zeros((2, len(bases), n))
-    for start in range(0, n, block):
-        rows = slice(start, start + block)
-        prepared = map_chunked(lambda d: _prepared_per_draw(form.prepare, static, d),
-                               jax.tree.map(lambda a: a[rows], draws), prepare_chunk)
-        for i, base in enumerate(bases):
-            values[i, rows], errors[i, rows] = map_chunked(
-                lambda p: _expected_per_draw(form, static, p, base), prepared, chunk, on_chunk,
-                workers=usable_cores())
-    return values, errors
-
-
 @dataclass(frozen=True)
 class Integral:
     """A quantity per draw for P posteriors: values (P, chains, draws) in nats; per posterior (P,): the
@@ -507,7 +463,6 @@ def integrate(
     dim = point_dim(next(m for m in mixtures if isinstance(m, GMMParams)))  # the points' dimension
     n_components = sum(m.weights.shape[-1] for m in mixtures if isinstance(m, GMMParams))  # densities per point
     exact = closed_form(quantity, *(m for m in mixtures if isinstance(m, GMMParams)))
-    form = None if exact else point_form(quantity)
     first = 0 if exact else max(options.num_points, 1 << (2 * dim - 1).bit_length())  # moment matching: >= 2D points
 
     def evaluate(posteriors: np.ndarray, draw_index: np.ndarray | None, points: int, points_seed: int,
@@ -527,15 +482,16 @@ def integrate(
             chunk = min(chunk, CLOSED_FORM_CHUNK)
         how = "closed form" if exact else f"{points} points per component{f' × {repeats}' if repeats > 1 else ''}"
         progress.stage(f"{label} integral ({how})", repeats * -(-n_draws // chunk))
-        bases = [np.zeros((options.num_randomizations, 0, dim), np.float32) if exact
-                 else jnp.asarray(qmc_normal_points(dim, points, options.num_randomizations, points_seed + r))
-                 for r in range(repeats)]
-        if form is None:  # closed forms (LAPACK only) and quantities without a point form: one chunk at a time
-            v, e = np.moveaxis(np.asarray([map_chunked(lambda d: _per_draw(quantity, static, d, base), part, chunk,
-                                                       progress.update) for base in bases], np.float64), 1, 0)
-        else:
-            v, e = _point_integrals(form, static, part, bases, chunk, progress.update)
-        v, e = np.asarray(v, np.float64).sum(0), (np.asarray(e, np.float64) ** 2).sum(0)
+        v, e = np.zeros((2, n_draws))
+        for r in range(repeats):
+            base = (np.zeros((options.num_randomizations, 0, dim), np.float32) if exact
+                    else jnp.asarray(qmc_normal_points(dim, points, options.num_randomizations, points_seed + r)))
+            # One chunk at a time: with two in threads, notebook 07's information plane hung in 2 of 2 runs
+            # (jaxlib 0.10, CPU; both threads waiting on XLA, nothing running) once the distances' QR and
+            # triangular solve (LAPACK, batched over the chunk's draws) were in these programs; in one
+            # thread it ran through. Cost: a waves 3 + 3 integral (N = 1000, K = 6) 6.9 -> 9.7 s warm.
+            v_r, e_r = map_chunked(lambda d: _per_draw(quantity, static, d, base), part, chunk, progress.update)
+            v, e = v + np.asarray(v_r, np.float64), e + np.asarray(e_r, np.float64) ** 2
         return (v / repeats).reshape(posteriors.size, width), np.sqrt(e / repeats**2).reshape(posteriors.size, width)
 
     def within(values: np.ndarray, se: np.ndarray, margin: float = 1.0) -> np.ndarray:

@@ -159,8 +159,7 @@ def lookahead_map(fn: Callable[[Any], Any], items: Iterable[Any], workers: int =
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def map_chunked(fn: Callable[[Any], Any], tree: Any, chunk_size: int, on_chunk: Callable[[], Any] | None = None,
-                workers: int = 1) -> Any:
+def map_chunked(fn: Callable[[Any], Any], tree: Any, chunk_size: int, on_chunk: Callable[[], Any] | None = None) -> Any:
     """``fn(tree)`` computed ``chunk_size`` rows at a time along the leading axis.
 
     ``fn`` must map a pytree with leading axis n to outputs with leading axis n (typically
@@ -168,10 +167,8 @@ def map_chunked(fn: Callable[[Any], Any], tree: Any, chunk_size: int, on_chunk: 
     has the same shape and compiles once. (``jax.lax.map(f, xs, batch_size=b)`` would do this
     inside one XLA program, but on jaxlib 0.10 CPU that program deadlocks intermittently when
     ``f`` contains LAPACK calls such as Cholesky or triangular solves.) ``on_chunk()`` is called
-    after each chunk (e.g. a progress bar's update), in this thread. ``workers`` chunks run at once
-    (:func:`lookahead_map`); ``fn`` must then hold no LAPACK call (Cholesky, QR, triangular solves):
-    two such programs at once in threads hung jaxlib 0.10 on CPU (the MI integral's, before its
-    factorisations moved out of the threaded programs: :func:`bayesmi.fitting.integrate`).
+    after each chunk (e.g. a progress bar's update). Chunks run one at a time: two in threads hung
+    jaxlib 0.10 on CPU (the MI integral's, :func:`bayesmi.fitting.integrate`).
     """
     import jax
 
@@ -185,7 +182,7 @@ def map_chunked(fn: Callable[[Any], Any], tree: Any, chunk_size: int, on_chunk: 
         return jax.tree.map(lambda a: a[: min(size, n - start)], out)
 
     outputs = []
-    for out in lookahead_map(chunk, range(0, n, size), workers):
+    for out in map(chunk, range(0, n, size)):
         outputs.append(out)
         if on_chunk is not None:
             on_chunk()

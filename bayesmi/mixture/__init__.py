@@ -14,22 +14,18 @@ from bayesmi.mixture.information import (
     closed_form,
     conditional_mutual_information,
     entropy,
-    PointForm,
     kl_divergence,
     mutual_information,
-    point_form,
     pointwise_categorical_mutual_information,
     pointwise_conditional_mutual_information,
     pointwise_mutual_information,
 )
 from bayesmi.mixture.params import (
-    Factorised,
     GMMParams,
     component_log_prob,
     component_points,
     covariances,
     distance_log_prob,
-    factorise,
     first_components,
     from_covariances,
     log_prob,
@@ -43,11 +39,11 @@ from bayesmi.mixture.params import (
 from bayesmi.mixture.quadrature import expectation, mc_estimate, qmc_normal_points
 
 __all__ = [
-    "GMMParams", "Factorised", "factorise", "component_log_prob", "log_prob", "covariances", "from_covariances", "marginal", "pad_components",
+    "GMMParams", "component_log_prob", "log_prob", "covariances", "from_covariances", "marginal", "pad_components",
     "first_components",
     "component_points", "point_dim", "mixing_quantile", "mahalanobis", "distance_log_prob", "sample", "qmc_normal_points", "expectation", "mc_estimate", "pointwise_mutual_information",
     "mutual_information", "entropy", "kl_divergence", "pointwise_conditional_mutual_information",
     "conditional_mutual_information", "class_log_likelihoods", "class_mixture",
     "pointwise_categorical_mutual_information",
-    "categorical_mutual_information", "closed_form", "PointForm", "point_form",
+    "categorical_mutual_information", "closed_form",
 ]

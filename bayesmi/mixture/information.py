@@ -8,23 +8,18 @@ Every quantity is in nats and returns ``(value, mc_se)`` for one parameter set. 
 the quadrature (MC s.e. 0): no points at all, which is what keeps 50-dimensional Gaussian-like
 data cheap. A single t has them for the quantities made of marginal entropies (MI, entropy,
 conditional MI), its marginals being t with the same ν; its KL divergence takes points.
-
-Each quantity that takes points is two steps (:func:`point_form`): the mixtures it needs, factorised
-(:func:`~bayesmi.mixture.factorise`: marginals, Cholesky and QR factors, every LAPACK call), then an
-expectation over points that takes products and exponentials only, which several threads may run at
-once (:func:`bayesmi.fitting.integrate`).
 """
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple, Sequence
+from typing import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import digamma, gammaln, logsumexp, xlogy
 
-from bayesmi.mixture.params import Factorised, GMMParams, component_log_prob, covariances, factorise, log_prob, marginal
+from bayesmi.mixture.params import GMMParams, component_log_prob, component_points, covariances, log_prob, marginal
 from bayesmi.mixture.quadrature import expectation, mc_estimate
 
 __all__ = [
@@ -39,8 +34,6 @@ __all__ = [
     "class_mixture",
     "pointwise_categorical_mutual_information",
     "categorical_mutual_information",
-    "PointForm",
-    "point_form",
 ]
 
 
@@ -77,25 +70,15 @@ def _log_det_cov(params: GMMParams, dims: Sequence[int] | np.ndarray | None = No
     return 2.0 * jnp.sum(jnp.log(jnp.diagonal(jnp.linalg.cholesky(cov))))
 
 
-def _mi_mixtures(params: GMMParams, dim_x: int) -> tuple[Factorised, Factorised, Factorised]:
-    """The joint mixture and its exact x and y marginals, factorised."""
-    dim = params.means.shape[-1]
-    return factorise(params), factorise(marginal(params, tuple(range(dim_x)))), factorise(
-        marginal(params, tuple(range(dim_x, dim))))
-
-
-def _pmi(mixtures: tuple[Factorised, ...], dim_x: int, z: jax.Array) -> jax.Array:
-    joint, px, py = mixtures
-    return log_prob(joint, z) - log_prob(px, z[:, :dim_x]) - log_prob(py, z[:, dim_x:])
-
-
 def pointwise_mutual_information(params: GMMParams, dim_x: int, z: jax.Array) -> jax.Array:
     """``log p(x,y) − log p(x) − log p(y)`` (nats) at points z = (x, y) (N, D): (N,).
 
     x is the first ``dim_x`` coordinates; the marginals are exact. Its mean under
     the mixture is I(X;Y).
     """
-    return _pmi(_mi_mixtures(params, dim_x), dim_x, z)
+    dim = params.means.shape[-1]
+    px, py = marginal(params, tuple(range(dim_x))), marginal(params, tuple(range(dim_x, dim)))
+    return log_prob(params, z) - log_prob(px, z[:, :dim_x]) - log_prob(py, z[:, dim_x:])
 
 
 def mutual_information(
@@ -114,7 +97,8 @@ def mutual_information(
         mi = 0.5 * (_log_det_cov(params, range(dim_x)) + _log_det_cov(params, range(dim_x, dim))
                     - _log_det_cov(params)) + _entropy_offsets(params, (dim_x, dim - dim_x), (dim,))
         return mi, jnp.zeros_like(mi)
-    return _MI.expected(_MI.prepare(params, dim_x), dim_x, base_points)
+    pmi = lambda z: pointwise_mutual_information(params, dim_x, z)  # noqa: E731
+    return mc_estimate(expectation(params, pmi, base_points))
 
 
 def entropy(params: GMMParams, base_points: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -125,15 +109,7 @@ def entropy(params: GMMParams, base_points: jax.Array) -> tuple[jax.Array, jax.A
     if _single(params):
         h = 0.5 * _log_det_cov(params) + _entropy_offsets(params, (params.means.shape[-1],), ())
         return h, jnp.zeros_like(h)
-    return _ENTROPY.expected(_ENTROPY.prepare(params), base_points)
-
-
-def _one_mixture(params: GMMParams) -> tuple[Factorised]:
-    return (factorise(params),)
-
-
-def _neg_log_prob(mixtures: tuple[Factorised], z: jax.Array) -> jax.Array:
-    return -log_prob(mixtures[0], z)
+    return mc_estimate(expectation(params, lambda z: -log_prob(params, z), base_points))
 
 
 def kl_divergence(p: GMMParams, q: GMMParams, base_points: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -149,16 +125,7 @@ def kl_divergence(p: GMMParams, q: GMMParams, base_points: jax.Array) -> tuple[j
         delta = lq.T @ (q.means[0] - p.means[0])
         kl = 0.5 * (jnp.sum(cross**2) + jnp.sum(delta**2) - lp.shape[0] + _log_det_cov(q) - _log_det_cov(p))
         return kl, jnp.zeros_like(kl)
-    return _KL.expected(_KL.prepare(p, q), base_points)
-
-
-def _two_mixtures(p: GMMParams, q: GMMParams) -> tuple[Factorised, Factorised]:
-    return factorise(p), factorise(q)
-
-
-def _log_ratio(mixtures: tuple[Factorised, Factorised], z: jax.Array) -> jax.Array:
-    p, q = mixtures
-    return log_prob(p, z) - log_prob(q, z)
+    return mc_estimate(expectation(p, lambda z: log_prob(p, z) - log_prob(q, z), base_points))
 
 
 def pointwise_conditional_mutual_information(
@@ -169,23 +136,10 @@ def pointwise_conditional_mutual_information(
     The coordinates are x (first ``dim_x``), y (next ``dim_y``) and the conditioning
     w (the rest, at least one). Its mean under the mixture is I(X;Y|W).
     """
-    return _pcmi(_cmi_mixtures(params, dim_x, dim_y), dim_x, dim_y, z)
-
-
-def _cmi_coordinates(dim_x: int, dim_y: int, dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    return np.arange(dim_x), np.arange(dim_x, dim_x + dim_y), np.arange(dim_x + dim_y, dim)
-
-
-def _cmi_mixtures(params: GMMParams, dim_x: int, dim_y: int) -> tuple[Factorised, ...]:
-    """The mixture over (x, y, w) and its marginals of w, (x, w) and (y, w), factorised."""
-    x, y, w = _cmi_coordinates(dim_x, dim_y, params.means.shape[-1])
-    return (factorise(params),) + tuple(factorise(marginal(params, tuple(d))) for d in (w, np.r_[x, w], np.r_[y, w]))
-
-
-def _pcmi(mixtures: tuple[Factorised, ...], dim_x: int, dim_y: int, z: jax.Array) -> jax.Array:
-    joint, pw, pxw, pyw = mixtures
-    x, y, w = _cmi_coordinates(dim_x, dim_y, z.shape[-1])
-    return (log_prob(joint, z) + log_prob(pw, z[:, w]) - log_prob(pxw, z[:, np.r_[x, w]])
+    dim = params.means.shape[-1]
+    x, y, w = np.arange(dim_x), np.arange(dim_x, dim_x + dim_y), np.arange(dim_x + dim_y, dim)
+    pw, pxw, pyw = (marginal(params, tuple(d)) for d in (w, np.r_[x, w], np.r_[y, w]))
+    return (log_prob(params, z) + log_prob(pw, z[:, w]) - log_prob(pxw, z[:, np.r_[x, w]])
             - log_prob(pyw, z[:, np.r_[y, w]]))
 
 
@@ -198,12 +152,13 @@ def conditional_mutual_information(
     :func:`_entropy_offsets`)."""
     if _single(params):
         dim = params.means.shape[-1]
-        x, y, w = _cmi_coordinates(dim_x, dim_y, dim)
+        x, y, w = np.arange(dim_x), np.arange(dim_x, dim_x + dim_y), np.arange(dim_x + dim_y, dim)
         cmi = 0.5 * (_log_det_cov(params, np.r_[x, w]) + _log_det_cov(params, np.r_[y, w])
                      - _log_det_cov(params) - _log_det_cov(params, w)) + _entropy_offsets(
             params, (dim_x + w.size, dim_y + w.size), (dim, w.size))
         return cmi, jnp.zeros_like(cmi)
-    return _CMI.expected(_CMI.prepare(params, dim_x, dim_y), dim_x, dim_y, base_points)
+    pcmi = lambda z: pointwise_conditional_mutual_information(params, dim_x, dim_y, z)  # noqa: E731
+    return mc_estimate(expectation(params, pcmi, base_points))
 
 
 def class_log_likelihoods(class_params: Sequence[GMMParams], x: jax.Array) -> jax.Array:
@@ -253,26 +208,16 @@ def categorical_mutual_information(
     log densities, summed per class by a matrix product). The points ``base_points`` (R, M, D) are shared by all components;
     the MC s.e. comes from the R randomisations.
     """
-    return _CATEGORICAL.expected(_CATEGORICAL.prepare(class_probs, class_params), base_points)
-
-
-def _class_mixture_factorised(class_probs: jax.Array, class_params: Sequence[GMMParams]
-                              ) -> tuple[Factorised, jax.Array, jax.Array]:
-    """The x-marginal of :func:`class_mixture` factorised, the class probabilities (C,), and which class
-    each of its components belongs to (K, C) one-hot."""
     mix, offsets = class_mixture(class_probs, class_params)
-    n_classes = len(offsets) - 1
-    member = jax.nn.one_hot(np.repeat(np.arange(n_classes), np.diff(offsets)), n_classes, dtype=mix.means.dtype)
-    return factorise(mix), class_probs, member
-
-
-def _class_entropy_drop(prepared: tuple[Factorised, jax.Array, jax.Array], x: jax.Array) -> jax.Array:
-    """``H(Y) − H(Y | x)`` (nats) at points x (N, D): (N,)."""
-    mix, class_probs, member = prepared
-    terms = component_log_prob(mix, x)  # (N, K)
-    joint = jnp.exp(terms - terms.max(-1, keepdims=True)) @ member  # ∝ p(c, x): (N, C)
+    pts = component_points(mix, base_points)  # (K, R, M, D)
+    n_comp, n_classes = pts.shape[0], len(offsets) - 1
+    terms = component_log_prob(mix, pts.reshape(-1, pts.shape[-1])).reshape(pts.shape[:-1] + (n_comp,))
+    member = jax.nn.one_hot(np.repeat(np.arange(n_classes), np.diff(offsets)), n_classes, dtype=terms.dtype)
+    joint = jnp.exp(terms - terms.max(-1, keepdims=True)) @ member  # ∝ p(c, x): (K, R, M, C)
     posterior = joint / joint.sum(-1, keepdims=True)  # p(c | x)
-    return jnp.sum(xlogy(posterior, posterior), -1) - jnp.sum(xlogy(class_probs, class_probs))
+    neg_conditional_entropy = jnp.sum(xlogy(posterior, posterior), -1)
+    class_entropy = -jnp.sum(xlogy(class_probs, class_probs))
+    return mc_estimate(class_entropy + jnp.einsum("k,kr->r", mix.weights, neg_conditional_entropy.mean(-1)))
 
 
 #: Quantities computed in closed form, without points, when every mixture they take is one component.
@@ -286,33 +231,3 @@ def closed_form(quantity: Callable, *mixtures: GMMParams) -> bool:
     if quantity is kl_divergence:
         return all(_single(m) and m.dof is None for m in mixtures)
     return quantity in _CLOSED_FORMS and all(_single(m) for m in mixtures)
-
-
-class PointForm(NamedTuple):
-    """A quantity that is an expectation over points, as two steps: ``prepare(*draw, *static)``, the
-    mixtures it takes, factorised (every LAPACK call; a tuple whose first entry is the mixture the
-    expectation is under, and which may end with other arrays), and ``integrand(prepared, *static, z)``,
-    its integrand at points z (N, D) -> (N,) in nats, products and exponentials only."""
-
-    prepare: Callable
-    integrand: Callable
-
-    def expected(self, prepared: tuple, *static_and_base_points: object) -> tuple[jax.Array, jax.Array]:
-        """``(value, mc_se)`` of the expectation from ``prepare``'s output, the quantity's static
-        arguments and the base points (R, M, D) last."""
-        *static, base_points = static_and_base_points
-        return mc_estimate(expectation(prepared[0], lambda z: self.integrand(prepared, *static, z), base_points))
-
-
-_MI = PointForm(_mi_mixtures, _pmi)
-_ENTROPY = PointForm(_one_mixture, _neg_log_prob)
-_KL = PointForm(_two_mixtures, _log_ratio)
-_CMI = PointForm(_cmi_mixtures, _pcmi)
-_CATEGORICAL = PointForm(_class_mixture_factorised, _class_entropy_drop)
-_POINT_FORMS = {mutual_information: _MI, entropy: _ENTROPY, kl_divergence: _KL,
-                conditional_mutual_information: _CMI, categorical_mutual_information: _CATEGORICAL}
-
-
-def point_form(quantity: Callable) -> PointForm | None:
-    """The two steps of ``quantity`` (one of this module's expectations) where it takes points, else None."""
-    return _POINT_FORMS.get(quantity)

@@ -22,8 +22,6 @@ from jax.scipy.special import gammaln, logsumexp
 
 __all__ = [
     "GMMParams",
-    "Factorised",
-    "factorise",
     "component_log_prob",
     "distance_log_prob",
     "mahalanobis",
@@ -65,37 +63,18 @@ def _quadratic_features(z: jax.Array) -> jax.Array:
     return jnp.concatenate([z[:, rows] * z[:, cols], z], axis=-1)
 
 
-class Factorised(NamedTuple):
-    """A mixture with the factorisations that its densities and its quadrature points need, made once
-    (:func:`factorise`): evaluating them at points then takes products, sums and exponentials only, no
-    LAPACK call. (Programs holding LAPACK calls hung jaxlib 0.10 on CPU when two ran at once in
-    threads, as the MI integral's chunks do.) Every function here that takes points accepts a
-    :class:`GMMParams` (factorised on the fly) or a :class:`Factorised`.
-
-    params: the mixture.
-    pooled_chol: (D, D) F with F Fᵀ = Σ_k w_k Λ_k, the coordinates w = Fᵀz of the quadratic monomials
-        (:func:`mahalanobis`); None above :data:`QUADRATIC_FEATURES_MAX_DIM` dimensions.
-    coef: (K, D(D+1)/2 + D) the monomials' coefficients per component; above that dimension (K, D, D),
-        the L_k themselves.
-    offset: (K,) the distances' constant terms; above that dimension (K, D), the rows μ_kᵀ L_k.
-    inv_chol: (K, D, D) L_k⁻¹, which maps standard-normal points to the components (:func:`component_points`).
-    """
-
-    params: GMMParams
-    pooled_chol: jax.Array | None
-    coef: jax.Array
-    offset: jax.Array
-    inv_chol: jax.Array
-
-
 #: Up to this dimension :func:`component_log_prob` uses the quadratic monomials of the points (their
 #: number grows like D²/2: 1325 per point at D = 50, where building them took 30× the direct product).
 QUADRATIC_FEATURES_MAX_DIM = 10
 
 
-def factorise(params: GMMParams) -> Factorised:
-    """The factorisations of :class:`Factorised` (triangular solves and, up to
-    :data:`QUADRATIC_FEATURES_MAX_DIM` dimensions, a QR decomposition; O(K D³) per parameter set).
+def mahalanobis(params: GMMParams, z: jax.Array) -> jax.Array:
+    """Squared Mahalanobis distances ``(z_i − μ_k)ᵀ Λ_k (z_i − μ_k)`` of every point to every
+    component: (N, D) -> (N, K).
+
+    Up to :data:`QUADRATIC_FEATURES_MAX_DIM` dimensions they come from one matrix product of the
+    points' quadratic monomials with per-component coefficients, which on CPU is several times faster
+    than contracting the tiny (K, D, D) axes point by point; above it, from ``‖Lᵀ(z − μ)‖²``.
 
     The monomials are taken in coordinates w = Fᵀz where the weighted mean precision Σ_k w_k Λ_k =
     F Fᵀ is the identity (distances are unchanged by a joint linear map of points and components). In
@@ -105,11 +84,10 @@ def factorise(params: GMMParams) -> Factorised:
     their mean, plus the error of w itself, ~1e-7 · |z| · ‖F‖ per coordinate.
     """
     dim = params.means.shape[-1]
-    eye = jnp.broadcast_to(jnp.eye(dim, dtype=params.prec_chol.dtype), params.prec_chol.shape)
-    inv_chol = solve_triangular(params.prec_chol, eye, lower=True)  # L⁻¹ (K, D, D)
     if dim > QUADRATIC_FEATURES_MAX_DIM:
-        return Factorised(params, None, params.prec_chol,
-                          jnp.einsum("kd,kde->ke", params.means, params.prec_chol), inv_chol)
+        whitened = jnp.einsum("nd,kde->nke", z, params.prec_chol) - jnp.einsum("kd,kde->ke", params.means,
+                                                                                 params.prec_chol)
+        return jnp.sum(whitened**2, -1)
     # F from the QR factors of [√w_k L_k]ᵀ: F Fᵀ = Σ w_k L_k L_kᵀ without squaring its condition number.
     # Distances do not depend on F, so no gradient flows through it (that gradient is exactly zero).
     stacked = jnp.sqrt(params.weights)[:, None, None] * jnp.swapaxes(params.prec_chol, -1, -2)  # (K, D, D)
@@ -122,35 +100,15 @@ def factorise(params: GMMParams) -> Factorised:
     coef = jnp.concatenate(
         [jnp.where(rows == cols, 1.0, 2.0) * prec[:, rows, cols], -2.0 * prec_mean], axis=-1
     )
-    return Factorised(params, pooled_chol, coef, jnp.sum(means * prec_mean, -1), inv_chol)
+    return _quadratic_features(z @ pooled_chol) @ coef.T + jnp.sum(means * prec_mean, -1)
 
 
-def _factorised(mixture: GMMParams | Factorised) -> Factorised:
-    return mixture if isinstance(mixture, Factorised) else factorise(mixture)
-
-
-def mahalanobis(mixture: GMMParams | Factorised, z: jax.Array) -> jax.Array:
-    """Squared Mahalanobis distances ``(z_i − μ_k)ᵀ Λ_k (z_i − μ_k)`` of every point to every
-    component: (N, D) -> (N, K).
-
-    Up to :data:`QUADRATIC_FEATURES_MAX_DIM` dimensions they come from one matrix product of the
-    points' quadratic monomials (in the coordinates of :func:`factorise`) with per-component
-    coefficients, which on CPU is several times faster than contracting the tiny (K, D, D) axes point
-    by point; above it, from ``‖Lᵀ(z − μ)‖²``.
-    """
-    f = _factorised(mixture)
-    if f.pooled_chol is None:
-        return jnp.sum((jnp.einsum("nd,kde->nke", z, f.coef) - f.offset) ** 2, -1)
-    return _quadratic_features(z @ f.pooled_chol) @ f.coef.T + f.offset
-
-
-def component_log_prob(mixture: GMMParams | Factorised, z: jax.Array) -> jax.Array:
+def component_log_prob(params: GMMParams, z: jax.Array) -> jax.Array:
     """``log w_k + log p_k(z_i)`` for every point and component: (N, D) -> (N, K); p_k is
     N(μ_k, Λ_k⁻¹), or with ``dof`` the t density
     ``Γ((ν+D)/2) / (Γ(ν/2) (νπ)^(D/2)) · |Λ|^½ · (1 + m/ν)^(−(ν+D)/2)``, m the squared
     Mahalanobis distance (:func:`mahalanobis`)."""
-    f = _factorised(mixture)
-    return distance_log_prob(f.params, mahalanobis(f, z))
+    return distance_log_prob(params, mahalanobis(params, z))
 
 
 def distance_log_prob(params: GMMParams, distance: jax.Array) -> jax.Array:
@@ -165,9 +123,9 @@ def distance_log_prob(params: GMMParams, distance: jax.Array) -> jax.Array:
     return jnp.log(params.weights) + log_norm - 0.5 * (nu + dim) * jnp.log1p(distance / nu)
 
 
-def log_prob(mixture: GMMParams | Factorised, z: jax.Array) -> jax.Array:
+def log_prob(params: GMMParams, z: jax.Array) -> jax.Array:
     """Mixture log density (nats) at each point: (N, D) -> (N,)."""
-    return logsumexp(component_log_prob(mixture, z), axis=-1)
+    return logsumexp(component_log_prob(params, z), axis=-1)
 
 
 def covariances(params: GMMParams) -> jax.Array:
@@ -271,20 +229,20 @@ def mixing_quantile(dof: jax.Array, e: jax.Array) -> jax.Array:
     return jnp.exp(a_log_g / (0.5 * jnp.clip(dof, low, high)))
 
 
-def component_points(mixture: GMMParams | Factorised, eps: jax.Array) -> jax.Array:
+def component_points(params: GMMParams, eps: jax.Array) -> jax.Array:
     """Map standard-normal points (..., :func:`point_dim`) to every component: (K, ..., D),
     ``z = μ_k + L_k⁻ᵀ ε`` (Gaussian), or ``z = μ_k + L_k⁻ᵀ ε / √g`` with g the mixing variable at
     the last coordinate's quantile (:func:`mixing_quantile`; t components).
 
-    ``L_k⁻¹`` (:func:`factorise`) is applied to all points by one matrix product: faster than a
-    triangular solve with every point as right-hand side, and that batched solve deadlocked jaxlib
-    0.10 on CPU for large point sets.
+    ``L_k⁻¹`` is formed once per component (a D×D triangular solve) and applied to all points
+    by one matrix product: faster than a triangular solve with every point as right-hand side,
+    and that batched solve deadlocked jaxlib 0.10 on CPU for large point sets.
     """
-    f = _factorised(mixture)
-    params = f.params
     dim = params.means.shape[-1]
     flat = eps.reshape(-1, eps.shape[-1])
-    offsets = jnp.einsum("nd,kde->kne", flat[:, :dim], f.inv_chol)  # rows εᵀ L⁻¹ = (L⁻ᵀ ε)ᵀ
+    eye = jnp.broadcast_to(jnp.eye(dim, dtype=params.prec_chol.dtype), params.prec_chol.shape)
+    inv_chol = solve_triangular(params.prec_chol, eye, lower=True)  # L⁻¹ (K, D, D)
+    offsets = jnp.einsum("nd,kde->kne", flat[:, :dim], inv_chol)  # rows εᵀ L⁻¹ = (L⁻ᵀ ε)ᵀ
     if params.dof is not None:
         # Materialised: fused into the densities' quadratic features instead, the table lookup was
         # recomputed for every monomial, and a t mixture's MI cost 2.2 × its fixed-point evaluation.

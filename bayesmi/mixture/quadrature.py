@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bayesmi.mixture.params import Factorised, GMMParams, component_points
+from bayesmi.mixture.params import GMMParams, component_points
 
 __all__ = ["qmc_normal_points", "expectation", "mc_estimate"]
 
@@ -47,7 +47,7 @@ def qmc_normal_points(dim: int, n_points: int, n_randomizations: int, seed: int)
 
 
 def expectation(
-    params: GMMParams | Factorised, integrand: Callable[[jax.Array], jax.Array], base_points: jax.Array
+    params: GMMParams, integrand: Callable[[jax.Array], jax.Array], base_points: jax.Array
 ) -> jax.Array:
     """Per-randomisation estimates (R,) of ``E_{z ~ params}[integrand(z)]``.
 
@@ -61,8 +61,7 @@ def expectation(
     """
     pts = component_points(params, base_points)  # (K, R, M, D)
     values = integrand(pts.reshape(-1, pts.shape[-1])).reshape(pts.shape[:-1])
-    weights = (params.params if isinstance(params, Factorised) else params).weights
-    return jnp.einsum("k,kr->r", weights, values.mean(-1))
+    return jnp.einsum("k,kr->r", params.weights, values.mean(-1))
 
 
 def mc_estimate(per_rep: jax.Array) -> tuple[jax.Array, jax.Array]:
