@@ -490,6 +490,11 @@ def integrate(
             # (jaxlib 0.10, CPU; both threads waiting on XLA, nothing running) once the distances' QR and
             # triangular solve (LAPACK, batched over the chunk's draws) were in these programs; in one
             # thread it ran through. Cost: a waves 3 + 3 integral (N = 1000, K = 6) 6.9 -> 9.7 s warm.
+            # Moving every LAPACK call into a program of its own, run in this thread, with only the points in
+            # threads (b8dbdfb, reverted) is not safe either: with the factorisations in calls of 256 draws, a
+            # waves 3 + 3 integral (N = 5000, K = 9) stopped in 2 of 2 runs inside that program after threaded
+            # point calls, and ran through with the threads off (with calls of 72 draws it had run through 7
+            # times). On 2 cores the threads had gained 13%: XLA already spreads one program's loops.
             v_r, e_r = map_chunked(lambda d: _per_draw(quantity, static, d, base), part, chunk, progress.update)
             v, e = v + np.asarray(v_r, np.float64), e + np.asarray(e_r, np.float64) ** 2
         return (v / repeats).reshape(posteriors.size, width), np.sqrt(e / repeats**2).reshape(posteriors.size, width)
